@@ -28,8 +28,8 @@ export function splitChanges(changes: readonly string[]): {
 
 /**
  * What a run changed in clusters as it recorded it ({@link Run.applied}); `[]` for a run that was
- * never claimed (no `running` transition: rejected, expired or changed while it waited for
- * approval, or never started); undefined when that is not known.
+ * never claimed (no `running` transition: rejected, expired, changed or withdrawn while it waited
+ * for approval, or never started); undefined when that is not known.
  * @public
  */
 export function runApplied(

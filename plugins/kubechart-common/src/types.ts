@@ -25,7 +25,8 @@ export const RUN_KINDS: readonly RunKind[] = [
  * Lifecycle of a run: `pending` → `running` → `succeeded` | `failed`. A run against a protected
  * target (`kubechart.approvals`) starts as `awaiting-approval` (its plan rendered, nothing applied);
  * approved, it becomes `pending` — or `approved` first when the requester must submit the plan's
- * input again (it holds secrets the backend does not keep); rejected or expired, it is `failed`.
+ * input again (it holds secrets the backend does not keep); rejected, expired or withdrawn by its
+ * requester, it is `failed`.
  * @public
  */
 export type RunStatus =
@@ -189,7 +190,8 @@ export type RunApproval = {
    * cluster: the run's status and `failureReason` say which); `refused` (the approved run started
    * and was refused by its install-time checks before it changed anything: the run's `failureReason`
    * says why); `rejected`, `expired`, `changed` (the plan changed after approval and was not
-   * applied) end the run as failed.
+   * applied) and `withdrawn` (its requester took it back before it started: `POST /runs/:id/withdraw`)
+   * end the run as failed, nothing applied.
    */
   state:
     | 'awaiting'
@@ -198,7 +200,8 @@ export type RunApproval = {
     | 'refused'
     | 'rejected'
     | 'expired'
-    | 'changed';
+    | 'changed'
+    | 'withdrawn';
   /** How many distinct approvers must approve. */
   required: number;
   /** Entity refs (groups or users) whose members may approve; the requester never may. */
@@ -215,12 +218,18 @@ export type RunApproval = {
    * (a tenant run) it needed the requester's `kubechart.tenants.admin`, checked again then.
    */
   resubmit: boolean;
-  /** For the caller of `GET /runs/:id`: whether it may approve or reject now, and if not, why. */
-  viewer?: { mayDecide: boolean; reason?: string };
+  /**
+   * For the caller of `GET /runs/:id`: whether it may approve or reject now, and if not, why; and
+   * whether it may withdraw the run (its requester, while the approval is open and not started).
+   */
+  viewer?: { mayDecide: boolean; reason?: string; mayWithdraw?: boolean };
 };
 
 /** Body of `POST /runs/:id/approve` and `POST /runs/:id/reject`. @public */
 export type DecideRunRequest = { comment: string };
+
+/** Body of `POST /runs/:id/withdraw`: the requester's reason, optional. @public */
+export type WithdrawRunRequest = { comment?: string };
 
 /** A run: one entry of deployment history. @public */
 export type Run = {

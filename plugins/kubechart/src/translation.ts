@@ -199,6 +199,7 @@ export const kubechartTranslationRef = createTranslationRef({
         rejected: 'rejected',
         expired: 'expired',
         changed: 'plan changed after approval: not applied',
+        withdrawn: 'withdrawn by the requester: nothing was applied',
       },
       progress: '{{approved}} of {{required}} approvals',
       approvers: 'Who may approve',
@@ -222,6 +223,7 @@ export const kubechartTranslationRef = createTranslationRef({
       },
       approve: 'Approve',
       reject: 'Reject',
+      withdraw: 'Withdraw',
       cannotDecide: 'You cannot decide on this run: {{reason}}.',
       viewerUnknown: 'the server did not say whether you may decide',
       resubmit:
@@ -241,6 +243,11 @@ export const kubechartTranslationRef = createTranslationRef({
       dialog: {
         approveTitle: 'Approve run {{id}}?',
         rejectTitle: 'Reject run {{id}}?',
+        withdrawTitle: 'Withdraw your run {{id}}?',
+        withdrawBody:
+          'The request is taken back: the run ends as failed, nothing is applied, and approvers can no longer approve it.',
+        withdrawCommentHelp: 'Optional. {{length}} / {{max}} characters',
+        withdrawConfirm: 'Withdraw',
         approveBody:
           'Your approval is bound to this exact plan ({{hash}}). If the chart, the values or the cluster state change before it runs, it has to be approved again.',
         rejectBody:

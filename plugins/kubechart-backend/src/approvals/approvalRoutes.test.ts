@@ -157,6 +157,7 @@ describe.each(databases.eachSupportedId())(
       expect((await seenBy(ALICE)).approval.viewer).toEqual({
         mayDecide: false,
         reason: 'you requested this run; another approver must decide',
+        mayWithdraw: true,
       });
       expect((await seenBy(NOBODY)).approval.viewer).toEqual({
         mayDecide: false,

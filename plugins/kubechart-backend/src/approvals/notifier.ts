@@ -69,5 +69,24 @@ export function createApprovalNotifier(
         },
       });
     },
+    async approvalWithdrawn(run) {
+      if (!run.approval) return;
+      // The same scope as the request: the approvers' notice of it now says it was withdrawn.
+      await notifications.send({
+        recipients: {
+          type: 'entity',
+          entityRef: run.approval.approvers,
+          excludeEntityRef: run.actor,
+        },
+        payload: {
+          title: `Approval request withdrawn: ${describeTarget(run)}`,
+          description: run.failureReason,
+          link: runLink(run),
+          severity: 'normal',
+          topic: 'kubechart-approvals',
+          scope: `kubechart-approval:${run.id}`,
+        },
+      });
+    },
   };
 }

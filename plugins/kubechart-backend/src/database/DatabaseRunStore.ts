@@ -918,7 +918,7 @@ export class DatabaseRunStore implements RunStore {
   private async closeGate(
     tx: Knex,
     gate: ApprovalRow,
-    state: 'expired' | 'changed',
+    state: 'expired' | 'changed' | 'withdrawn',
     reason: string,
   ): Promise<void> {
     await tx('kubechart_approvals')
@@ -994,7 +994,7 @@ export class DatabaseRunStore implements RunStore {
 
   async endApproval(
     runId: string,
-    state: 'expired' | 'changed',
+    state: 'expired' | 'changed' | 'withdrawn',
     reason: string,
   ): Promise<Run | undefined> {
     const ended = await this.transaction(async tx => {

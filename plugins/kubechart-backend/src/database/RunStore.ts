@@ -402,10 +402,14 @@ export interface RunStore {
    * transaction that starts the run still decides.
    */
   mightStart(lockKeys: string[], options?: StartRunOptions): Promise<boolean>;
-  /** Ends an open gate (`awaiting`/`approved`) as rejected, expired or changed; the run fails with `reason`. Undefined when the gate was no longer open. */
+  /**
+   * Ends an open gate (`awaiting`/`approved`, not started) as expired, changed or withdrawn (by its
+   * requester), in one transaction with the gate locked as decisions and starts lock it; the run
+   * fails with `reason`. Undefined when the gate was no longer open.
+   */
   endApproval(
     runId: string,
-    state: 'expired' | 'changed',
+    state: 'expired' | 'changed' | 'withdrawn',
     reason: string,
   ): Promise<Run | undefined>;
   /**

@@ -47,6 +47,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import {
   ApprovalExpiredError,
+  OPEN_APPROVAL_STATES,
   RunStore,
   expiredApprovalReason,
   isApprovalExpired,
@@ -213,6 +214,8 @@ export type ApprovalNotifier = {
     run: Run,
     decision: Omit<ApprovalDecision, 'at'>,
   ): Promise<void>;
+  /** The requester withdrew the run (`run.failureReason` says so): its approvers need not look. */
+  approvalWithdrawn?(run: Run): Promise<void>;
 };
 
 /** Who decides on an approval: the user and the refs it owns through (its groups). */
@@ -1421,6 +1424,53 @@ export class RunEngine {
       });
     }
     return decided;
+  }
+
+  /**
+   * Withdraws a run awaiting approval, or approved and not started, for its requester (`actor`, the
+   * only one who may: NotAllowedError, 403, for anyone else): its gate ends as `withdrawn` and the
+   * run fails saying so, in the transaction that locks the gate as decisions and starts do, so no
+   * later approval or start applies it. ConflictError (409) when it has no open gate (started,
+   * decided, ended), or its approval expired (ended as `expired` now).
+   */
+  async withdraw(runId: string, actor: string, comment?: string): Promise<Run> {
+    const { store, listener, notifier, logger } = this.options;
+    const run = await store.getRun(runId);
+    if (!run) throw new NotFoundError(`Run ${runId} not found`);
+    if (run.actor !== actor)
+      throw new NotAllowedError(
+        `You may not withdraw run ${runId}: only ${run.actor}, who requested it, may withdraw it`,
+      );
+    const notOpen = (state: string | undefined) =>
+      new ConflictError(
+        state
+          ? `Run ${runId} is not open for approval (its approval is ${state}); nothing was withdrawn`
+          : `Run ${runId} needs no approval and is ${run.status}; nothing was withdrawn`,
+      );
+    if (
+      !run.approval ||
+      !(OPEN_APPROVAL_STATES as readonly string[]).includes(run.approval.state)
+    )
+      throw notOpen(run.approval?.state);
+    // Past its expiry it ends as expired (what happened first), 409.
+    if (isApprovalExpired(run.approval)) await this.endExpiredApproval(runId);
+    const why = comment?.trim();
+    const ended = await store.endApproval(
+      runId,
+      'withdrawn',
+      `Withdrawn by ${actor}${why ? `: ${why}` : ''}; nothing was applied`,
+    );
+    // Decided, started or ended meanwhile: that stands.
+    if (!ended) throw notOpen((await store.getRun(runId))?.approval?.state);
+    listener?.onRunChanged?.(ended);
+    await notifier
+      ?.approvalWithdrawn?.(ended)
+      .catch(e =>
+        logger.warn(
+          `The approvers of run ${runId} were not told it was withdrawn: ${e}`,
+        ),
+      );
+    return ended;
   }
 
   /**

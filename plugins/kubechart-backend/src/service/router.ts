@@ -47,7 +47,12 @@ import { RefusalWindow } from '@kubechart/plugin-audit-log-common';
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
 import { DriftStore } from '../database/DriftStore';
-import { RunFilter, RunStore, TenantRecord } from '../database/RunStore';
+import {
+  OPEN_APPROVAL_STATES,
+  RunFilter,
+  RunStore,
+  TenantRecord,
+} from '../database/RunStore';
 import { addDriftRoutes } from '../drift/driftRoutes';
 import { ReleaseHistory } from '../drift/reapply';
 import { CatalogEntityReader, resolveRunCaller } from '../engine/caller';
@@ -100,6 +105,7 @@ import {
   decideRunSchema,
   parse,
   policyCheckSchema,
+  withdrawRunSchema,
 } from './schemas';
 
 /**
@@ -921,7 +927,17 @@ export async function createRouter(
           mayDecide: false,
           reason: 'only a signed-in user may decide on approvals',
         };
-    return { ...run, approval: { ...run.approval, viewer } };
+    // The requester may take back an open request (`POST /runs/:id/withdraw`).
+    const mayWithdraw =
+      decider?.userEntityRef === run.actor &&
+      (OPEN_APPROVAL_STATES as readonly string[]).includes(run.approval.state);
+    return {
+      ...run,
+      approval: {
+        ...run.approval,
+        viewer: { ...viewer, ...(mayWithdraw ? { mayWithdraw } : {}) },
+      },
+    };
   }
 
   router.get('/runs/:id', async (req, res) => {
@@ -982,6 +998,64 @@ export async function createRouter(
       res.json(await withViewer(req, decided, { decider }));
     });
   }
+
+  // The requester takes back a run awaiting approval, or approved and not started (a template task
+  // cancelled, a change found wrong): with the rights it asked with, as the requester only. Unlike a
+  // decision, a step or tool passing the requester's credentials on may: it changes nothing.
+  router.post('/runs/:id/withdraw', async (req, res) => {
+    const body = parse(withdrawRunSchema, req.body ?? {}, 'withdraw request');
+    const comment = body.comment || null;
+    const attempt: RefusedAttempt = {
+      eventId: 'run-withdraw',
+      meta: { runId: req.params.id, comment },
+    };
+    const credentials = await httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    });
+    const acting = await actingAs(req, credentials, body.onBehalfOf, attempt);
+    const run = await readableRun(
+      req,
+      req.params.id,
+      attempt,
+      acting.relayedBy ? acting.actor : undefined,
+    );
+    await authorize(
+      req,
+      run.kind === 'rollback'
+        ? kubechartRunsRollbackPermission
+        : kubechartRunsCreatePermission,
+      attempt,
+    );
+    const { actor } = acting;
+    const relayedBy = acting.relayedBy ?? acting.passedOnBy;
+    const withdrawn = await audited(
+      req,
+      'run-withdraw',
+      {
+        runId: run.id,
+        entityRef: run.entityRef ?? null,
+        kind: run.kind,
+        cluster: run.target.cluster,
+        namespace: run.target.namespace,
+        requester: run.actor,
+        actor,
+        ...(relayedBy ? { relayedBy } : {}),
+        comment,
+      },
+      async () => {
+        try {
+          return await engine.withdraw(run.id, actor, body.comment);
+        } catch (e) {
+          if (e instanceof NotAllowedError)
+            throw withAuditMeta(e, { outcome: 'refused', actor });
+          throw e;
+        }
+      },
+      r => ({ status: r.status, approval: r.approval?.state ?? null }),
+      'high',
+    );
+    res.json(await withViewer(req, withdrawn));
+  });
 
   router.post('/runs/:id/execute', async (req, res) => {
     const body = parse(

@@ -138,6 +138,12 @@ export const decideRunSchema = closed({
   comment: z.string().trim().min(1, 'a comment is required').max(2000),
 });
 
+/** Body of POST /runs/:id/withdraw: the requester's reason, optional; `onBehalfOf` as for POST /runs. */
+export const withdrawRunSchema = closed({
+  comment: z.string().trim().max(2000).optional(),
+  onBehalfOf: z.string().max(255).optional(),
+});
+
 /** Body of POST /runs. */
 export const createRunSchema = closedUnion([
   z

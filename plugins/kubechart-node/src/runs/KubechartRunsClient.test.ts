@@ -198,6 +198,39 @@ describe('KubechartRunsClient approvals', () => {
       'http://kubechart.test/api/kubechart/approvals',
     ]);
   });
+
+  it('withdraws a run with POST /runs/:id/withdraw, the comment only when given', async () => {
+    const sent: Array<{ url: string; method?: string; body?: unknown }> = [];
+    const fetch = (async (url: string, init?: RequestInit) => {
+      sent.push({ url, method: init?.method, body: init?.body });
+      return Response.json({ id: 'r 1', status: 'failed' });
+    }) as typeof globalThis.fetch;
+    const client = new KubechartRunsClient({
+      auth: mockServices.auth(),
+      discovery: {
+        getBaseUrl: async () => 'http://kubechart.test/api/kubechart',
+        getExternalBaseUrl: async () => '',
+      },
+      fetch,
+    });
+    const credentials = mockCredentials.user();
+    expect(
+      await client.withdrawRun('r 1', { credentials, comment: 'cancelled' }),
+    ).toEqual({ id: 'r 1', status: 'failed' });
+    await client.withdrawRun('r 1', { credentials });
+    expect(sent).toEqual([
+      {
+        url: 'http://kubechart.test/api/kubechart/runs/r%201/withdraw',
+        method: 'POST',
+        body: JSON.stringify({ comment: 'cancelled' }),
+      },
+      {
+        url: 'http://kubechart.test/api/kubechart/runs/r%201/withdraw',
+        method: 'POST',
+        body: '{}',
+      },
+    ]);
+  });
 });
 
 describe('KubechartRunsClient recorded runs', () => {

@@ -136,6 +136,15 @@ export interface KubechartRunsService {
     options: { credentials: BackstageCredentials },
   ): Promise<Run>;
   /**
+   * Withdraws a run the caller requested while it awaits approval, or is approved and not started
+   * (`POST /runs/:id/withdraw`): it ends as failed, approval `withdrawn`, nothing applied. Refused for
+   * anyone but its requester (403) and once it started or was decided or ended (409).
+   */
+  withdrawRun(
+    id: string,
+    options: { credentials: BackstageCredentials; comment?: string },
+  ): Promise<Run>;
+  /**
    * Runs awaiting approval the caller may decide on, and the caller's own open requests, as list items
    * (no values, manifest or policy report; {@link KubechartRunsService.getRun} has them).
    * `truncated` is true when the backend could not list every such run; `nextCursor`, when there
@@ -308,6 +317,21 @@ export class KubechartRunsClient implements KubechartRunsService {
       `/runs/${encodeURIComponent(id)}/${decision}`,
       credentials,
       { comment },
+    );
+  }
+
+  withdrawRun(
+    id: string,
+    {
+      credentials,
+      comment,
+    }: { credentials: BackstageCredentials; comment?: string },
+  ) {
+    return this.request<Run>(
+      'POST',
+      `/runs/${encodeURIComponent(id)}/withdraw`,
+      credentials,
+      comment !== undefined ? { comment } : {},
     );
   }
 

@@ -6,6 +6,7 @@ import type {
   CreateRunRequest,
   CreateRunResponse,
   DecideRunRequest,
+  WithdrawRunRequest,
   MetricsSummary,
   Run,
   RunDiff,
@@ -71,6 +72,15 @@ export interface KubechartApi {
   approveRun(id: string, comment: DecideRunRequest['comment']): Promise<Run>;
   /** Rejects a run awaiting approval; like {@link KubechartApi.approveRun}. */
   rejectRun(id: string, comment: DecideRunRequest['comment']): Promise<Run>;
+  /**
+   * Withdraws a run the caller requested while it awaits approval or is approved and not started,
+   * with an optional comment; resolves to the run as it is now (failed, approval `withdrawn`).
+   * Rejects with a `ResponseError`: 403 for anyone but its requester, 409 once it started or ended.
+   */
+  withdrawRun(
+    id: string,
+    comment?: WithdrawRunRequest['comment'],
+  ): Promise<Run>;
   /**
    * Runs awaiting an approval the caller may give, or that the caller asked for (`GET /approvals`),
    * as list items: without values, manifest or policy report ({@link KubechartApi.getRun} has them).

@@ -7,6 +7,7 @@ import type {
   CreateRunRequest,
   CreateRunResponse,
   DecideRunRequest,
+  WithdrawRunRequest,
   MetricsSummary,
   Run,
   RunDiff,
@@ -113,6 +114,15 @@ export class KubechartClient implements KubechartApi {
 
   async rejectRun(id: string, comment: string): Promise<Run> {
     return this.decide(id, 'reject', { comment });
+  }
+
+  async withdrawRun(id: string, comment?: string): Promise<Run> {
+    const body: WithdrawRunRequest = comment ? { comment } : {};
+    return this.request<Run>(`/runs/${encodeURIComponent(id)}/withdraw`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   }
 
   async listApprovals(

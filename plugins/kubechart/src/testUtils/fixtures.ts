@@ -27,6 +27,7 @@ export function mockKubechartApi(): jest.Mocked<KubechartApi> {
     createRun: notMocked('createRun'),
     approveRun: notMocked('approveRun'),
     rejectRun: notMocked('rejectRun'),
+    withdrawRun: notMocked('withdrawRun'),
     listApprovals: notMocked('listApprovals'),
     listClusters: notMocked('listClusters'),
     getClusterHealth: notMocked('getClusterHealth'),

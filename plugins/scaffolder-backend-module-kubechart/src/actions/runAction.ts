@@ -256,6 +256,7 @@ const waitingLine = (run: Run) => {
  * decision into the task log, and when the approved run needs its input again (it holds secret
  * values the backend does not keep) submits it, inside a checkpoint so a recovered task does not
  * submit twice. Returns when the run is no longer waiting (started, or ended by a rejection or expiry).
+ * When the task is cancelled meanwhile, withdraws the run before the step ends.
  */
 async function waitForApproval(
   ctx: ActionContext<any, any>,
@@ -278,6 +279,13 @@ async function waitForApproval(
       );
     }
     seen = run.approval?.decisions.length ?? 0;
+    const open =
+      run.status === 'awaiting-approval' || run.status === 'approved';
+    // Cancelled before it started (an approved plan is not submitted again either): taken back.
+    if (open && ctx.signal?.aborted) {
+      await withdrawCancelled(ctx, runs, id, credentials);
+      ctx.signal.throwIfAborted();
+    }
     if (run.status === 'approved' && run.approval?.resubmit) {
       await ctx.checkpoint({
         // Per run: each iteration of an `each:` step, and each run that replaced a failed one,
@@ -291,10 +299,43 @@ async function waitForApproval(
       ctx.logger.info(`kubechart run ${id}: the approved plan starts`);
       return;
     }
-    if (run.status !== 'awaiting-approval' && run.status !== 'approved') return;
-    ctx.signal?.throwIfAborted();
+    if (!open) return;
     await new Promise(r => setTimeout(r, pollIntervalMs));
     run = await runs.getRun(id, { credentials });
+  }
+}
+
+/**
+ * The task was cancelled while its run waits for approval: the request is withdrawn, so that no
+ * later approval applies what the user stopped, in their name. Inside a checkpoint, once per run.
+ * A refusal (decided or started meanwhile) is logged; the step ends as cancelled either way.
+ */
+async function withdrawCancelled(
+  ctx: ActionContext<any, any>,
+  runs: KubechartRunsService,
+  id: string,
+  credentials: Credentials,
+): Promise<void> {
+  try {
+    await ctx.checkpoint({
+      key: `kubechart.run.${id}.withdraw`,
+      fn: async () => {
+        const run = await runs.withdrawRun(id, {
+          credentials,
+          comment: `the scaffolder task ${ctx.task?.id} was cancelled`,
+        });
+        return { status: run.status };
+      },
+    });
+    ctx.logger.info(
+      `kubechart run ${id} was withdrawn as the task was cancelled; nothing was applied`,
+    );
+  } catch (e) {
+    ctx.logger.warn(
+      `kubechart run ${id} could not be withdrawn: ${
+        e instanceof Error ? e.message : String(e)
+      }`,
+    );
   }
 }
 

@@ -56,6 +56,26 @@ export class FakeKubechartRuns implements KubechartRunsService {
     return { id, status: 'pending' as const };
   }
 
+  /** What the actions withdrew, in order. */
+  readonly withdrawn: Array<{ id: string; comment?: string }> = [];
+  /** When set, `withdrawRun` is refused with it (e.g. the run was decided meanwhile). */
+  withdrawRefusal?: Error;
+
+  async withdrawRun(id: string, options: { comment?: string }) {
+    if (this.withdrawRefusal) throw this.withdrawRefusal;
+    this.withdrawn.push({ id, comment: options.comment });
+    this.waiting.delete(id);
+    const run = await this.getRun(id);
+    const withdrawn: Run = {
+      ...run,
+      status: 'failed',
+      failureReason: `Withdrawn by ${run.actor}; nothing was applied`,
+      approval: run.approval && { ...run.approval, state: 'withdrawn' },
+    };
+    this.runs.set(id, withdrawn);
+    return withdrawn;
+  }
+
   async decideRun(): Promise<never> {
     throw new Error('not used by the actions');
   }

@@ -23,7 +23,7 @@ import { PlanInputChanges } from './PlanInputChanges';
  * decision with its comment, and the plan's changes against the previous run on the target (its
  * input fields, values and manifest). While the run awaits approval, Approve and Reject (each
  * asking for a comment), disabled with the server's reason for a user who may not decide (e.g. the
- * requester).
+ * requester); for its requester, while it awaits approval or is approved and not started, Withdraw.
  */
 export function ApprovalPanel(props: {
   run: Run & { approval: RunApproval };
@@ -40,6 +40,10 @@ export function ApprovalPanel(props: {
     run.status === 'awaiting-approval' && approval.state === 'awaiting';
   // Fail closed: without the server's word that this user may decide, the buttons stay off.
   const mayDecide = approval.viewer?.mayDecide === true;
+  // Offered only on the server's word that this user requested the run and it is still open.
+  const mayWithdraw =
+    approval.viewer?.mayWithdraw === true &&
+    (approval.state === 'awaiting' || approval.state === 'approved');
   const cannotDecide =
     awaiting && !mayDecide
       ? t('approval.cannotDecide', {
@@ -104,6 +108,11 @@ export function ApprovalPanel(props: {
             ) : (
               buttons
             ))}
+          {mayWithdraw && (
+            <Button variant="outlined" onClick={() => setDecision('withdraw')}>
+              {t('approval.withdraw')}
+            </Button>
+          )}
         </Box>
         {cannotDecide && (
           <Typography

@@ -14,12 +14,13 @@ import type { Run } from '@kubechart/plugin-kubechart-common';
 import { APPROVAL_COMMENT_MAX_LENGTH, kubechartApiRef } from '../../api';
 import { kubechartTranslationRef } from '../../translation';
 
-/** An approval decision the dialog records. */
-export type Decision = 'approve' | 'reject';
+/** An approval decision the dialog records, or the requester withdrawing the run. */
+export type Decision = 'approve' | 'reject' | 'withdraw';
 
 /**
- * Asks for the required comment of a decision, records it, and keeps the server's answer in view
- * when it refuses (who may not decide and why, or that the run no longer awaits approval).
+ * Asks for the required comment of a decision (optional when the requester withdraws the run),
+ * records it, and keeps the server's answer in view when it refuses (who may not decide and why,
+ * or that the run no longer awaits approval).
  */
 export function DecideRunDialog(props: {
   run: Run;
@@ -45,7 +46,8 @@ export function DecideRunDialog(props: {
 
   const trimmed = comment.trim();
   const tooLong = comment.length > APPROVAL_COMMENT_MAX_LENGTH;
-  const canSubmit = !busy && trimmed.length > 0 && !tooLong;
+  const withdrawing = decision === 'withdraw';
+  const canSubmit = !busy && (withdrawing || trimmed.length > 0) && !tooLong;
   const approving = decision === 'approve';
 
   const submit = async () => {
@@ -55,9 +57,9 @@ export function DecideRunDialog(props: {
     setBusy(true);
     setError(undefined);
     try {
-      await (approving
-        ? api.approveRun(run.id, trimmed)
-        : api.rejectRun(run.id, trimmed));
+      if (withdrawing) await api.withdrawRun(run.id, trimmed || undefined);
+      else if (approving) await api.approveRun(run.id, trimmed);
+      else await api.rejectRun(run.id, trimmed);
       alertApi.post({
         message: t('approval.recorded', { id: run.id }),
         severity: 'success',
@@ -92,25 +94,27 @@ export function DecideRunDialog(props: {
       aria-labelledby="kubechart-decide-title"
     >
       <DialogTitle id="kubechart-decide-title">
-        {approving
-          ? t('approval.dialog.approveTitle', { id: run.id })
-          : t('approval.dialog.rejectTitle', { id: run.id })}
+        {withdrawing && t('approval.dialog.withdrawTitle', { id: run.id })}
+        {approving && t('approval.dialog.approveTitle', { id: run.id })}
+        {decision === 'reject' &&
+          t('approval.dialog.rejectTitle', { id: run.id })}
       </DialogTitle>
       <DialogContent>
         {/* The plan hash is one long word: let it wrap inside the dialog. */}
         <DialogContentText style={{ overflowWrap: 'anywhere' }}>
-          {approving
-            ? t('approval.dialog.approveBody', {
-                hash: run.approval?.planHash ?? '–',
-              })
-            : t('approval.dialog.rejectBody')}
+          {withdrawing && t('approval.dialog.withdrawBody')}
+          {approving &&
+            t('approval.dialog.approveBody', {
+              hash: run.approval?.planHash ?? '–',
+            })}
+          {decision === 'reject' && t('approval.dialog.rejectBody')}
         </DialogContentText>
         <TextField
           id="kubechart-decide-comment"
           label={t('approval.dialog.comment')}
           value={comment}
           onChange={e => setComment(e.target.value)}
-          required
+          required={!withdrawing}
           multiline
           minRows={3}
           fullWidth
@@ -123,10 +127,15 @@ export function DecideRunDialog(props: {
                   max: String(APPROVAL_COMMENT_MAX_LENGTH),
                   length: String(comment.length),
                 })
-              : t('approval.dialog.commentHelp', {
-                  max: String(APPROVAL_COMMENT_MAX_LENGTH),
-                  length: String(comment.length),
-                })
+              : t(
+                  withdrawing
+                    ? 'approval.dialog.withdrawCommentHelp'
+                    : 'approval.dialog.commentHelp',
+                  {
+                    max: String(APPROVAL_COMMENT_MAX_LENGTH),
+                    length: String(comment.length),
+                  },
+                )
           }
         />
         {error && (
@@ -145,9 +154,9 @@ export function DecideRunDialog(props: {
           variant="contained"
           disabled={!canSubmit}
         >
-          {approving
-            ? t('approval.dialog.approveConfirm')
-            : t('approval.dialog.rejectConfirm')}
+          {withdrawing && t('approval.dialog.withdrawConfirm')}
+          {approving && t('approval.dialog.approveConfirm')}
+          {decision === 'reject' && t('approval.dialog.rejectConfirm')}
         </Button>
       </DialogActions>
     </Dialog>
