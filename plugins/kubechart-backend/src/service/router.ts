@@ -55,7 +55,11 @@ import {
 } from '../database/RunStore';
 import { addDriftRoutes } from '../drift/driftRoutes';
 import { ReleaseHistory } from '../drift/reapply';
-import { CatalogEntityReader, resolveRunCaller } from '../engine/caller';
+import {
+  CatalogEntityReader,
+  grantedToService,
+  resolveRunCaller,
+} from '../engine/caller';
 import { APPROVALS_PAGE_SIZE, collectVisibleApprovals } from './approvalInbox';
 import { ApprovalDecider, RunEngine } from '../engine/RunEngine';
 import { RunScope, resolveRunScope } from '../engine/scope';
@@ -293,6 +297,47 @@ export async function createRouter(
         )
       : undefined,
   );
+  /**
+   * The tenants `scope` may read (`kubechart.tenants.read`), in their order: decided on their entity
+   * as any item is, and under a conditional decision only while that entity has the owner the
+   * tenant's last run recorded for it (`Run.entityOwner`: the owner it had when the tenant was made
+   * or last changed). So a tenant's history and health stay with the owner they were made for, as a
+   * run's do: whoever registers the entity ref again reads none of it.
+   */
+  const readableTenants = async (
+    scope: ReadScope,
+    tenants: TenantRecord[],
+  ): Promise<TenantRecord[]> => {
+    const permitted = await scopes.filter(scope, tenants);
+    if (scope.all || scope.serviceRef || permitted.length === 0)
+      return permitted;
+    const items = await Promise.all(
+      permitted.map(async tenant => {
+        const last = tenant.lastRunId
+          ? await store.getRun(tenant.lastRunId)
+          : undefined;
+        return {
+          tenant,
+          entityRef: tenant.entityRef,
+          ...(last?.entityOwner !== undefined
+            ? { entityOwner: last.entityOwner }
+            : {}),
+        };
+      }),
+    );
+    return (await scopes.filter(scope, items)).map(i => i.tenant);
+  };
+  /**
+   * Whether `credentials` are a service's whose token does not grant `permission` among its access
+   * restrictions (see `NEEDS_SERVICE_GRANT` of readScope.ts): the permission framework allows it
+   * everything, so what it reads of tenants beyond their list is kept from it.
+   */
+  const serviceNotGranted = (
+    credentials: BackstageCredentials,
+    permission: { name: string },
+  ) =>
+    credentials.principal.type === 'service' &&
+    !grantedToService(credentials, permission.name);
   /** Whether `credentials` may read a tenant, as `GET /tenants` lists it (`RunCaller.mayReadTenant`). */
   const tenantReadableBy =
     (credentials: BackstageCredentials) => async (tenant: TenantRecord) => {
@@ -300,7 +345,7 @@ export async function createRouter(
         credentials,
         kubechartTenantsReadPermission,
       );
-      return !!scope && (await scopes.filter(scope, [tenant])).length > 0;
+      return !!scope && (await readableTenants(scope, [tenant])).length > 0;
     };
   /** Whether `credentials` may read every tenant (`RunCaller.mayReadEveryTenant`). */
   const everyTenantReadableBy =
@@ -1444,9 +1489,14 @@ export async function createRouter(
     cluster: string,
     named: Set<string>,
   ): Promise<VisibleNamespaces> {
+    const visible = new Set<string>();
+    // A service's token passes every permission check unless it carries access restrictions, so
+    // any plugin's own token would read every tenant's workload failures and warning messages:
+    // it sees them only when its token grants kubechart.tenants.read (node alerts otherwise).
+    if (serviceNotGranted(credentials, kubechartTenantsReadPermission))
+      return visible;
     const tenantScope = await scopeOrNone(req, kubechartTenantsReadPermission);
     if (tenantScope?.all) return 'all';
-    const visible = new Set<string>();
     if (named.size === 0) return visible;
     if (tenantScope) {
       const tenants = (await store.getTenants()).filter(
@@ -1455,7 +1505,7 @@ export async function createRouter(
           t.status !== 'deleted' &&
           named.has(t.namespace),
       );
-      for (const t of await scopes.filter(tenantScope, tenants))
+      for (const t of await readableTenants(tenantScope, tenants))
         visible.add(t.namespace);
     }
     const assigned = [...named].filter(
@@ -1490,7 +1540,7 @@ export async function createRouter(
 
   router.get('/tenants', async (req, res) => {
     const scope = await scopes.resolve(req, kubechartTenantsReadPermission);
-    const tenants = await scopes.filter(
+    const tenants = await readableTenants(
       scope,
       (await store.getTenants()).filter(t => t.status !== 'deleted'),
     );
@@ -1529,7 +1579,7 @@ export async function createRouter(
    */
   async function readableTenant(req: Request, code: string) {
     const scope = await scopes.resolve(req, kubechartTenantsReadPermission);
-    const tenants = await scopes.filter(
+    const tenants = await readableTenants(
       scope,
       (await store.getTenants(code)).filter(t => t.status !== 'deleted'),
     );
@@ -1578,8 +1628,11 @@ export async function createRouter(
   // caller may read it on. A code on several is refused without one, never answered with the health
   // of whichever tenant comes first (another cluster's, perhaps another owner's).
   router.get('/tenants/:code/health', async (req, res) => {
-    await authorize(req, kubechartClustersReadPermission);
+    const credentials = await authorize(req, kubechartClustersReadPermission);
     const { cluster } = parse(tenantHealthQuery, req.query, 'query');
+    // As in a cluster's health: a tenant's quota, URLs and workloads only to a service granted it.
+    if (serviceNotGranted(credentials, kubechartTenantsReadPermission))
+      throw new NotFoundError(`Tenant ${req.params.code} not found`);
     const tenants = await readableTenant(req, req.params.code);
     const onCluster = cluster
       ? tenants.filter(t => t.cluster === cluster)
@@ -1672,7 +1725,7 @@ export async function createRouter(
     }
     if (tenantScope && !(scope.all && tenantScope.all)) {
       tenantsByStatus = tally(
-        await scopes.filter(tenantScope, await store.getTenants()),
+        await readableTenants(tenantScope, await store.getTenants()),
         t => t.status,
       );
     }
