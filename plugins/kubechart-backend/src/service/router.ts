@@ -336,7 +336,7 @@ export async function createRouter(
     credentials: BackstageCredentials,
     permission: { name: string },
   ) =>
-    credentials.principal.type === 'service' &&
+    (credentials.principal as { type?: string }).type === 'service' &&
     !grantedToService(credentials, permission.name);
   /** Whether `credentials` may read a tenant, as `GET /tenants` lists it (`RunCaller.mayReadTenant`). */
   const tenantReadableBy =
