@@ -1558,6 +1558,40 @@ export class DatabaseRunStore implements RunStore {
       );
   }
 
+  async scrubEvents(
+    runId: string,
+    scrub: (text: string) => string,
+    options: { lease?: RunLease } = {},
+  ): Promise<number> {
+    return this.transaction(async tx => {
+      if (options.lease)
+        checkLease(await this.lockedRow(tx, runId), options.lease);
+      let rewritten = 0;
+      // A page at a time: a recorded run's events are bounded (RunEventLimits), an engine run's too.
+      for (let after = 0; ; ) {
+        const rows = await tx<EventRow>('kubechart_run_events')
+          .where({ run_id: runId })
+          .andWhere('seq', '>', after)
+          .orderBy('seq', 'asc')
+          .limit(500)
+          .select('seq', 'message', 'step');
+        if (rows.length === 0) return rewritten;
+        for (const row of rows) {
+          const message = storableText(scrub(row.message));
+          const step =
+            row.step === null ? null : fittedText(scrub(row.step), 255);
+          if (message !== row.message || step !== row.step) {
+            await tx('kubechart_run_events')
+              .where({ run_id: runId, seq: row.seq })
+              .update({ message, step });
+            rewritten += 1;
+          }
+        }
+        after = Number(rows[rows.length - 1].seq);
+      }
+    });
+  }
+
   async getEvents(
     runId: string,
     options: { after?: number; limit?: number } = {},

@@ -593,6 +593,16 @@ export interface RunStore {
     runId: string,
     options?: { after?: number; limit?: number },
   ): Promise<RunEvent[]>;
+  /**
+   * Rewrites the message and step of each stored event of the run that `scrub` changes (a recorded
+   * run's finish names secrets its earlier events may hold); with a lease, only while it holds
+   * (throws {@link LeaseLostError}). Resolves how many events it rewrote.
+   */
+  scrubEvents(
+    runId: string,
+    scrub: (text: string) => string,
+    options?: { lease?: RunLease },
+  ): Promise<number>;
   countRunsByActorSince(actor: string, since: Date): Promise<number>;
   upsertTenant(tenant: NewTenantRecord): Promise<void>;
   /**

@@ -13,6 +13,7 @@ import {
   parseManifestsInTurns,
   redactObject,
   ScopeRefusal,
+  createTextRedactor,
   scopeRefusal,
 } from '@kubechart/plugin-kubechart-node';
 import { AppliedRun, DriftRecord, DriftStore } from '../database/DriftStore';
@@ -124,6 +125,9 @@ type Claims = { engine: Set<string>; recorded: Set<string> };
 const MAX_NOT_COMPARED_PATHS = 20;
 /** The not-compared fields a record's message names. */
 const NOT_COMPARED_NAMED = 3;
+
+/** The free-text rules (no known secrets) a live value shown in a record is held to. */
+const scrubLiveText = createTextRedactor();
 
 /** The most added fields (set by other managers, not by the manifest) a record lists per object. */
 export const MAX_ADDED_FIELDS_PER_OBJECT = 100;
@@ -644,8 +648,10 @@ export class DriftService {
       MAX_CHANGED_FIELDS_PER_OBJECT,
     );
     // What is shown of the live object is redacted like history (Secret data, secret-looking env
-    // values), and none of a live value whose applied one history holds redacted.
-    const shown = redactObject(live);
+    // values), and none of a live value whose applied one history holds redacted. Its text is the
+    // cluster's, not the run's: held to the text rules, as health and the assistant show it (a
+    // password someone put into a URL by hand, a `password=` pair, a bearer token).
+    const shown = redactObject(live, { scrub: scrubLiveText });
     const owned: Array<FieldDifference & { owner?: FieldOwner }> = [
       ...listedDifferences.map((d, i) => ({ ...d, owner: owners[i] })),
       // No value: the manifest holds none of it, and what another manager added may hold a secret

@@ -82,6 +82,17 @@ export function auditMetaOf(error: unknown): Record<string, any> | undefined {
     : undefined;
 }
 
+/** What the `action` of a recorded run may be: an action id such as `acme:db:rotate`. */
+const ACTION_NAME = /^[A-Za-z0-9][A-Za-z0-9:._/-]*$/;
+
+/** `text` with every character but printable ASCII written as `\uXXXX`: what a refusal names is seen. */
+function visibly(text: string): string {
+  return text.replace(
+    /[^\x20-\x7e]|["\\]/g,
+    c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 /** At most this many step events are named in a `run-events` audit event. */
 const MAX_AUDITED_STEPS = 50;
 
@@ -273,9 +284,18 @@ export function addRecordedRunRoutes(
         // Its entity's scope is read from the catalog, which cannot be read as the relayed user.
         refuseRelayedEntityRef(acting, body.entityRef);
         refuseUnrelayedTemplate(acting, body.template);
+        // An action is named by a plain identifier: a name with an invisible or blank first
+        // character, or look-alike letters, would read as another action in history.
+        if (body.action !== undefined && !ACTION_NAME.test(body.action)) {
+          throw new InputError(
+            `The recorded run names the action "${visibly(
+              body.action,
+            )}", which is not an action name: it must start with a letter or digit and hold only ASCII letters, digits and : . _ / -; nothing was recorded. Name the action that did the work as its id reads (acme:db:rotate).`,
+          );
+        }
         // KubeChart's own actions start their runs through POST /runs: a record naming one would
         // stand in history as KubeChart's work.
-        if (body.action?.toLowerCase().startsWith('kubechart:')) {
+        if (body.action && /^kubechart:/i.test(body.action)) {
           throw new InputError(
             `The recorded run names the action ${body.action}, but ${body.action} is one of KubeChart's own actions, whose runs KubeChart starts and records itself; nothing was recorded. Name the action that did the work.`,
           );
@@ -704,6 +724,12 @@ export function addRecordedRunRoutes(
                 secrets.length ? { scrub: scrubKnown } : {},
               )
             : undefined;
+        // The secrets the finish names are removed from the events posted before it, which
+        // history shows beside the values that hide them.
+        if (secrets.length)
+          await fenced(lease, () =>
+            store.scrubEvents(run.id, scrubKnown, { lease }),
+          );
         return fenced(lease, () =>
           store.finishRun(
             run.id,

@@ -340,16 +340,99 @@ export function collectManifestSecretValues(
 }
 
 /**
- * Collects the secret scalar values of a values object, to scrub them from free text (logs). More
- * than {@link MAX_SECRET_VALUES} distinct values is an `InputError` (400).
+ * Collects the secret values of a values object, to scrub them from free text (logs) and from the
+ * manifests a chart renders from it: the scalars under secret-looking keys, and what
+ * {@link redactValues} hides by its text rules in the text of ordinary keys (a URL's password, a
+ * `db.password=` pair of a config text, a flag's value), so a manifest shows none of what the
+ * run's values view hides. Only those exact strings: a manifest's own text is not held to the text
+ * rules (a `password: ${DB_PASSWORD}` line a chart writes, a `--token-file` argument stay shown and
+ * comparable). More than {@link MAX_SECRET_VALUES} distinct values is an `InputError` (400).
  * @public
  */
 export function collectSecretValues(value: unknown): string[] {
   const out = new Set<string>();
-  forEachSecretValue(value, secret => {
+  const add = (secret: string) => {
     if (secret.length >= 4) addSecretValue(out, secret);
-  });
+  };
+  forEachSecretValue(value, add);
+  forEachHiddenText(value, redactValues(value), add);
   return [...out];
+}
+
+/**
+ * Calls `visit` with what `shown` (`redactValues(given)`) hides of each string of `given`: the
+ * pieces its placeholders stand for. When where they stand is not certain (the text around a
+ * placeholder occurs in the hidden piece too), the whole string: more than the secret, never less.
+ */
+function forEachHiddenText(
+  given: unknown,
+  shown: unknown,
+  visit: (hidden: string) => void,
+): void {
+  if (typeof given === 'string') {
+    if (typeof shown !== 'string' || shown === given) return;
+    const parts = shown.split(REDACTED);
+    const left = hiddenPieces(given, parts, 'left');
+    const right = hiddenPieces(given, parts, 'right');
+    if (left && right && left.join('\0') === right.join('\0'))
+      left.forEach(visit);
+    else visit(given);
+    return;
+  }
+  if (
+    !given ||
+    typeof given !== 'object' ||
+    !shown ||
+    typeof shown !== 'object'
+  )
+    return;
+  if (Array.isArray(given)) {
+    if (!Array.isArray(shown)) return;
+    given.forEach((g, i) => forEachHiddenText(g, shown[i], visit));
+    return;
+  }
+  for (const [k, g] of Object.entries(given))
+    forEachHiddenText(g, (shown as Record<string, unknown>)[k], visit);
+}
+
+/**
+ * The pieces of `given` that the placeholders between `parts` (its text as shown, split at each
+ * placeholder) stand for, each at least one character: the text between the parts placed as far
+ * left (or right) as they go. Undefined when the parts do not fit `given`.
+ */
+function hiddenPieces(
+  given: string,
+  parts: string[],
+  from: 'left' | 'right',
+): string[] | undefined {
+  const last = parts.length - 1;
+  if (last < 1 || !given.startsWith(parts[0]) || !given.endsWith(parts[last]))
+    return undefined;
+  const start = parts[0].length;
+  const end = given.length - parts[last].length;
+  const pieces: string[] = [];
+  if (from === 'left') {
+    let at = start;
+    for (let i = 1; i < last; i++) {
+      const found = given.indexOf(parts[i], at + 1);
+      if (found < 0 || found + parts[i].length > end - 1) return undefined;
+      pieces.push(given.slice(at, found));
+      at = found + parts[i].length;
+    }
+    if (end <= at) return undefined;
+    pieces.push(given.slice(at, end));
+    return pieces;
+  }
+  let to = end;
+  for (let i = last - 1; i >= 1; i--) {
+    const found = given.lastIndexOf(parts[i], to - 1 - parts[i].length);
+    if (found < start + 1) return undefined;
+    pieces.unshift(given.slice(found + parts[i].length, to));
+    to = found;
+  }
+  if (to <= start) return undefined;
+  pieces.unshift(given.slice(start, to));
+  return pieces;
 }
 
 /**
@@ -379,9 +462,43 @@ function base64Needles(secret: string): string[] {
   return out;
 }
 
+/** Bytes Go's `url.QueryEscape` (a chart's `urlquery`) leaves as they are; `PathEscape` also these. */
+const QUERY_KEPT = /[A-Za-z0-9_.~-]/;
+const PATH_KEPT = /[A-Za-z0-9_.~$&+:=@-]/;
+
+/** `text`'s UTF-8 bytes percent-encoded as Go escapes them: but those `kept`, and a space as `space`. */
+function goEscape(text: string, kept: RegExp, space: string): string {
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    if (byte < 0x80 && kept.test(c)) out += c;
+    else if (c === ' ') out += space;
+    else out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
 /**
- * Returns a function that scrubs free text: the given secret strings (their JSON-escaped and base64
- * forms too), and what the shared free-text rules find (`redactText` of
+ * The forms of `secret` in a URL: Go's `url.QueryEscape` (helm's `urlquery`, a space as `+`) and
+ * `url.PathEscape`, JavaScript's `encodeURIComponent`.
+ */
+function urlEncodedForms(secret: string): string[] {
+  const out = [
+    goEscape(secret, QUERY_KEPT, '+'),
+    goEscape(secret, PATH_KEPT, '%20'),
+  ];
+  try {
+    out.push(encodeURIComponent(secret));
+  } catch {
+    // A lone surrogate: JavaScript cannot encode it, so no URL holds it so encoded.
+  }
+  return out;
+}
+
+/**
+ * Returns a function that scrubs free text: the given secret strings (their JSON-escaped, base64
+ * and URL-encoded forms too, and each without the blanks around it, as a chart's `trim` leaves
+ * it), and what the shared free-text rules find (`redactText` of
  * `@kubechart/plugin-audit-log-common`: URL credentials and secret parameters, `password=…`/`token: …`
  * style pairs, flags, bearer tokens, private keys; unless `keyValuePairs: false`, for text we wrote
  * ourselves) are replaced with `***`; so is each block of two lines or more of a secret over
@@ -396,13 +513,18 @@ export function createTextRedactor(
 ): (text: string) => string {
   const needles = new Set<string>();
   const known = [...secrets];
-  for (const s of known) {
-    if (s && s.length >= 4) {
+  for (const given of known) {
+    // A secret read from a file (`--set-file`, a file field) ends with a newline a chart trims.
+    const trimmed = given.trim();
+    for (const s of trimmed !== given ? [given, trimmed] : [given]) {
+      if (s.length < 4) continue;
       needles.add(s);
       // As a JSON or YAML double-quoted string writes it (`"line1\nline2"`).
       const escaped = JSON.stringify(s).slice(1, -1);
       if (escaped !== s) needles.add(escaped);
       for (const n of base64Needles(s)) needles.add(n);
+      // As a URL writes it: a chart's `urlquery` (a password in a DSN), JavaScript's encoding.
+      for (const n of urlEncodedForms(s)) if (n !== s) needles.add(n);
     }
   }
   const hideNeedles = needleReplacer(needles, REDACTED);
