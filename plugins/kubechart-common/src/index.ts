@@ -10,3 +10,4 @@ export * from './types';
 export * from './validation';
 export * from './links';
 export * from './runChanges';
+export * from './hiddenCharacters';

@@ -1,5 +1,9 @@
 import { InputError } from '@backstage/errors';
-import { RUN_KINDS, RUN_STATUSES } from '@kubechart/plugin-kubechart-common';
+import {
+  hiddenCharacters,
+  RUN_KINDS,
+  RUN_STATUSES,
+} from '@kubechart/plugin-kubechart-common';
 import { RECORDED_RUN_LIMITS } from '@kubechart/plugin-kubechart-node';
 import { z } from 'zod';
 import { storableText } from '../database/storableText';
@@ -144,6 +148,28 @@ export const withdrawRunSchema = closed({
   onBehalfOf: z.string().max(255).optional(),
 });
 
+/**
+ * A name shown beside another (a tenant's display name, before its code, and as its catalog
+ * entity's title): refused when it holds a character a browser does not show as it is (a U+202E
+ * reverses the code shown after it; a zero-width space makes two names look the same), naming it.
+ */
+const shownName = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .superRefine((text, ctx) => {
+      const [first] = hiddenCharacters(text);
+      if (!first) return;
+      const code = first.char.codePointAt(0)!.toString(16).toUpperCase();
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `holds a hidden character (U+${code.padStart(
+          4,
+          '0',
+        )}), which would change how it or what follows it reads; write it without`,
+      });
+    });
+
 /** Body of POST /runs. */
 export const createRunSchema = closedUnion([
   z
@@ -151,7 +177,7 @@ export const createRunSchema = closedUnion([
       kind: z.literal('tenant'),
       ...common,
       tenant: z.string().max(64),
-      displayName: z.string().max(255).optional(),
+      displayName: shownName(255).optional(),
       owner: z.string().max(255).optional(),
       quota: closed({
         hard: quantities.optional(),
