@@ -130,7 +130,10 @@ describe.each(databases.eachSupportedId())(
       const created = await request(server)
         .post('/api/kubechart/runs')
         .send(body);
-      expect(created.status).toBe(202);
+      if (created.status !== 202)
+        throw new Error(
+          `the run was not started: ${created.status} ${created.text}`,
+        );
       for (let i = 0; i < 600; i++) {
         run = (
           await request(server).get(`/api/kubechart/runs/${created.body.id}`)

@@ -42,7 +42,32 @@ function portKeys(item: Record<string, unknown>): string[] | undefined {
   return undefined;
 }
 
-const KEY_DEFAULTS: Record<string, unknown> = { protocol: 'TCP' };
+const KEY_DEFAULTS: Record<string, unknown> = {
+  protocol: 'TCP',
+  // A RoleBinding's User or Group subject, and its roleRef: the group RBAC defaults them to.
+  apiGroup: 'rbac.authorization.k8s.io',
+};
+
+/**
+ * Maps of strings whose entries the API server keeps whatever their value: an applied `key: ""`
+ * missing from the live map was removed (a selector's `canary: ""` gone selects more pods), not
+ * left out as an empty field of a struct is.
+ */
+const STRING_MAPS = new Set([
+  'labels',
+  'annotations',
+  'matchLabels',
+  'selector',
+  'nodeSelector',
+  'data',
+  'binaryData',
+]);
+
+/**
+ * Fields the API server keeps when applied as `{}` (a pointer to an empty struct): one missing
+ * from the live object was replaced (a volume's `emptyDir: {}` now another source).
+ */
+const KEPT_EMPTY = new Set(['emptyDir']);
 
 const isMap = (v: unknown): v is Record<string, unknown> =>
   !!v && typeof v === 'object' && !Array.isArray(v);
@@ -76,7 +101,8 @@ function sameScalar(
   parent: string | undefined,
 ): boolean {
   if (expected === actual) return true;
-  if (actual === undefined) return isEmpty(expected);
+  if (actual === undefined)
+    return isEmpty(expected) && !(parent && STRING_MAPS.has(parent));
   if (actual === null || typeof actual === 'object') return false;
   // YAML `"8080"` against a stored 8080, `true` against "true": the server converts what the schema says.
   if (String(expected) === String(actual)) return true;
@@ -155,8 +181,16 @@ function comparedExactly(
   field: string | undefined,
 ): boolean {
   if (field && SELECTOR_FIELDS.has(field)) return true;
-  // A NetworkPolicy's rules: an added peer (`ipBlock: 0.0.0.0/0`), port or selector widens them.
   const [first] = path;
+  // RBAC: a subject's added namespace, a rule's added verb or resource grants more.
+  if (
+    path.length === 1 &&
+    ((field === 'subjects' &&
+      (kind === 'RoleBinding' || kind === 'ClusterRoleBinding')) ||
+      (field === 'rules' && (kind === 'Role' || kind === 'ClusterRole')))
+  )
+    return true;
+  // A NetworkPolicy's rules: an added peer (`ipBlock: 0.0.0.0/0`), port or selector widens them.
   return (
     kind === 'NetworkPolicy' &&
     path.length === 2 &&
@@ -304,7 +338,8 @@ export function compareObject(
       return;
     }
     if (isMap(expected)) {
-      if (actual === undefined && isEmpty(expected)) return;
+      if (actual === undefined && isEmpty(expected) && !KEPT_EMPTY.has(field!))
+        return;
       if (!isMap(actual)) {
         if (!containsRedacted(expected))
           out.push({ segments: path, expected, actual });
