@@ -51,9 +51,14 @@ export function parseImage(image: string): {
   }
   const firstSlash = rest.indexOf('/');
   const first = firstSlash >= 0 ? rest.slice(0, firstSlash) : '';
+  // As the container runtime reads a reference: a first part with `.` or `:`, `localhost`, or an
+  // upper-case letter (Docker Hub's paths are lower case) is the registry's host.
   const hasRegistry =
     firstSlash >= 0 &&
-    (first.includes('.') || first.includes(':') || first === 'localhost');
+    (first.includes('.') ||
+      first.includes(':') ||
+      first === 'localhost' ||
+      first !== first.toLowerCase());
   return hasRegistry
     ? { registry: first, path: rest.slice(firstSlash + 1), tag, digest }
     : { registry: 'docker.io', path: rest, tag, digest };
