@@ -102,6 +102,12 @@ export interface Config {
        */
       allowedServiceTypes?: string[];
       /**
+       * Volume types pods may use besides those Pod Security `restricted` allows (configMap, csi,
+       * downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret), e.g. `nfs`. The
+       * `volume-types` rule refuses other types in every policy mode. Default: none.
+       */
+      allowedVolumeTypes?: string[];
+      /**
        * The DNS name tenants' ingress hosts go under, e.g. `apps.example.com` (no wildcard, no trailing dot;
        * any case). When set, the `ingress-host` rule allows an Ingress (`spec.rules[].host`,
        * `spec.tls[].hosts[]`, the ingress-nginx `server-alias` annotation) or Gateway API route

@@ -58,11 +58,17 @@ export type PolicyEngineOptions = {
   /**
    * Per rule severity overrides; `off` disables a rule. `run-scope` and `valid-object` cannot be
    * overridden; a rule that blocks in every mode (`alwaysBlocks`: the `rbac-*` rules but
-   * `rbac-pod-exec`, the `service-*` rules, `ingress-host`, `ingress-annotations`) can only be set to `error`.
+   * `rbac-pod-exec`, the `service-*` rules, `ingress-host`, `ingress-annotations`, `volume-types`) can only be set to `error`.
    */
   severities?: Record<string, PolicySeverity | 'off'>;
   trustedRegistries?: string[];
   allowedServiceTypes?: string[];
+  /**
+   * Volume types pods may use besides those Pod Security `restricted` allows (configMap, csi,
+   * downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret): the
+   * `volume-types` rule refuses others (`kubechart.policy.allowedVolumeTypes`, e.g. `nfs`). Default none.
+   */
+  allowedVolumeTypes?: string[];
   /**
    * The DNS name tenants' ingress hosts go under (`kubechart.policy.ingressHostDomain`, e.g.
    * `apps.example.com`): the `ingress-host` rule then allows an Ingress or route in namespace `team-a`
@@ -236,6 +242,7 @@ export class PolicyEngine {
   private readonly severities: Record<string, PolicySeverity | 'off'>;
   private readonly trustedRegistries: string[];
   private readonly allowedServiceTypes: string[];
+  private readonly allowedVolumeTypes: string[];
   private readonly ingressHostDomain: string | undefined;
   private readonly allowCatchAllIngress: boolean;
   private readonly allowCrossNamespace: string[];
@@ -272,6 +279,7 @@ export class PolicyEngine {
       severities,
       trustedRegistries: c?.getOptionalStringArray('trustedRegistries') ?? [],
       allowedServiceTypes: c?.getOptionalStringArray('allowedServiceTypes'),
+      allowedVolumeTypes: c?.getOptionalStringArray('allowedVolumeTypes'),
       ingressHostDomain: c?.getOptionalString('ingressHostDomain'),
       allowCatchAllIngress: c?.getOptionalBoolean('allowCatchAllIngress'),
       allowCrossNamespace: c?.getOptionalStringArray('allowCrossNamespace'),
@@ -320,6 +328,7 @@ export class PolicyEngine {
     // to another namespace's Service, which an Ingress of this tenant would then publish through the
     // shared ingress controller that every tenant's network policy admits.
     this.allowedServiceTypes = options.allowedServiceTypes ?? ['ClusterIP'];
+    this.allowedVolumeTypes = options.allowedVolumeTypes ?? [];
     this.ingressHostDomain =
       options.ingressHostDomain === undefined
         ? undefined
@@ -479,6 +488,7 @@ export class PolicyEngine {
       objects: valid,
       trustedRegistries: this.trustedRegistries,
       allowedServiceTypes: this.allowedServiceTypes,
+      allowedVolumeTypes: this.allowedVolumeTypes,
       ingressHostDomain: this.ingressHostDomain,
       allowCatchAllIngress: this.allowCatchAllIngress,
       allowCrossNamespace: this.allowCrossNamespace,

@@ -201,6 +201,19 @@ const podFixtures: Record<string, PodFixture> = {
       spec => (spec.volumes = [{ name: 'logs', emptyDir: {} }]),
     ),
   },
+  'volume-types': {
+    pair: podCase(
+      spec =>
+        (spec.volumes = [
+          { name: 'shared', nfs: { server: 'nfs.internal', path: '/' } },
+        ]),
+      /volume "shared" is of type nfs, which is not allowed/,
+      spec =>
+        (spec.volumes = [
+          { name: 'shared', persistentVolumeClaim: { claimName: 'data' } },
+        ]),
+    ),
+  },
   'host-port': {
     pair: podCase(
       container(c => (c.ports = [{ containerPort: 9090, hostPort: 9090 }])),

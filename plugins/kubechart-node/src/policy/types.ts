@@ -36,6 +36,11 @@ export type PolicyContext = {
   /** Service types that are allowed (default `ClusterIP`, headless included; not `ExternalName`, which can point into another namespace). */
   allowedServiceTypes: string[];
   /**
+   * Volume types a pod may use besides those Pod Security `restricted` allows
+   * (`kubechart.policy.allowedVolumeTypes`, e.g. `nfs`); hostPath is the `host-path` rule's.
+   */
+  allowedVolumeTypes: string[];
+  /**
    * The DNS name tenants' ingress hosts go under, lower-cased (`kubechart.policy.ingressHostDomain`):
    * an object's hosts must be `<namespace>.<domain>` or under it. Undefined: hosts are not tied to namespaces.
    */

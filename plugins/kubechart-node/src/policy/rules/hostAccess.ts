@@ -1,5 +1,6 @@
 import { PolicyRule } from '../types';
 import { isTrue, perContainer, perPod } from './util';
+import { podSpecOf } from '../podSpec';
 
 /** Capabilities that hand a container control over the node or its network. */
 export const DANGEROUS_CAPABILITIES = [
@@ -26,6 +27,18 @@ const SAFE_TO_ADD = ['NET_BIND_SERVICE'];
 const capName = (c: unknown) => String(c).toUpperCase().replace(/^CAP_/, '');
 const capList = (v: unknown): string[] =>
   Array.isArray(v) ? v.map(capName) : [];
+
+/** The volume types Pod Security `restricted` allows: none reaches storage outside a claim of the pod's namespace. */
+const RESTRICTED_VOLUME_TYPES = new Set([
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+]);
 
 /** Rules about what a pod may reach on its node (Polaris: dangerous/insecure capabilities, hostPath, …). */
 export const hostAccessRules: PolicyRule[] = [
@@ -91,6 +104,40 @@ export const hostAccessRules: PolicyRule[] = [
               )}`,
           ),
       ),
+  },
+  {
+    id: 'volume-types',
+    defaultSeverity: 'error',
+    alwaysBlocks: true,
+    description:
+      'pods use only the volume types Pod Security restricted allows (configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret) unless the platform allows more',
+    fix: "Use a PersistentVolumeClaim (the platform's storage classes) or a ConfigMap, Secret or emptyDir. A volume the node mounts itself (nfs, iscsi, cephfs, a gitRepo clone) reaches storage every tenant shares with no claim of its own; the platform team allows a type with kubechart.policy.allowedVolumeTypes.",
+    // No result for a pod without volumes (none applies): so `off` mode reports nothing for it.
+    check: (obj, ctx) =>
+      podSpecOf(obj)?.volumes === undefined
+        ? undefined
+        : perPod(obj, spec =>
+            (Array.isArray(spec.volumes) ? spec.volumes : []).flatMap(
+              (v: any) => {
+                if (!v || typeof v !== 'object' || Array.isArray(v))
+                  return ['a volume is not a mapping'];
+                const types = Object.keys(v).filter(k => k !== 'name');
+                return types
+                  .filter(
+                    t =>
+                      t !== 'hostPath' &&
+                      !RESTRICTED_VOLUME_TYPES.has(t) &&
+                      !ctx.allowedVolumeTypes.includes(t),
+                  )
+                  .map(
+                    t =>
+                      `volume "${String(
+                        v.name ?? '?',
+                      )}" is of type ${t}, which is not allowed`,
+                  );
+              },
+            ),
+          ),
   },
   {
     id: 'host-port',
