@@ -75,9 +75,12 @@ describe("run-scope rule: custom resources that hand their pods the deployer's S
       [
         workflow('CronWorkflow', {
           schedule: '0 * * * *',
+          // A CronWorkflow's templates are in its workflowSpec (anywhere else they are refused).
+          templates: undefined,
           workflowSpec: {
             entrypoint: 'main',
             serviceAccountName: 'kubechart-deployer',
+            templates: [{ name: 'main', container: { image: 'alpine:3.20' } }],
           },
         }),
         'spec.workflowSpec.serviceAccountName',

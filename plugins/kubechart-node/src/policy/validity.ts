@@ -1,9 +1,11 @@
 import {
   CONTAINER_LISTS,
+  customPodsOf,
   isBuiltinPodBearingKind,
   isMapping,
   podSpecPath,
 } from './podSpec';
+import { unplacedContainersProblem } from './podTemplates';
 import type { KubeObject } from './types';
 
 /** The id of the structural check; it cannot be turned off or exempted (fail closed). */
@@ -173,10 +175,39 @@ function containerProblems(c: unknown, where: string): string[] {
   return out;
 }
 
+/** Problems of the fields of a pod spec (or what sets them) the rules read as the API server does. */
+function podFieldProblems(spec: Record<string, any>, where: string): string[] {
+  const out: string[] = [];
+  const v = spec.volumes;
+  if (
+    v !== undefined &&
+    v !== null &&
+    (!Array.isArray(v) || v.some(x => !isMapping(x)))
+  ) {
+    out.push(`${where}.volumes is not a list of mappings`);
+  }
+  out.push(...flagProblems(spec, POD_FLAGS, `${where}.`));
+  if (
+    spec.securityContext !== undefined &&
+    spec.securityContext !== null &&
+    !isMapping(spec.securityContext)
+  ) {
+    out.push(`${where}.securityContext is not a mapping`);
+  } else if (isMapping(spec.securityContext)) {
+    out.push(
+      ...securityContextProblems(
+        spec.securityContext,
+        `${where}.securityContext`,
+      ),
+    );
+  }
+  return out;
+}
+
 /**
  * What makes a rendered document something the policy cannot judge: not a mapping, no kind or
  * apiVersion, no name, a pod-bearing object whose pod spec or containers are malformed, a security
- * flag that is not a boolean, an `items` field outside a list the policy unpacks (helm would create
+ * flag that is not a boolean, a custom resource holding containers the policy cannot place in a pod, an `items` field outside a list the policy unpacks (helm would create
  * the items), or a helm release record. Empty when the object is well-formed enough for every rule.
  */
 export function objectProblems(doc: unknown): string[] {
@@ -246,35 +277,24 @@ export function objectProblems(doc: unknown): string[] {
           out.push(...containerProblems(c, `${where}.${list}[${i}]`)),
         );
       }
-      for (const k of ['volumes']) {
-        const v = spec[k];
-        if (
-          v !== undefined &&
-          v !== null &&
-          (!Array.isArray(v) || v.some(x => !isMapping(x)))
-        ) {
-          out.push(`${where}.${k} is not a list of mappings`);
-        }
-      }
-      out.push(...flagProblems(spec, POD_FLAGS, `${where}.`));
-      if (
-        spec.securityContext !== undefined &&
-        spec.securityContext !== null &&
-        !isMapping(spec.securityContext)
-      ) {
-        out.push(`${where}.securityContext is not a mapping`);
-      } else if (isMapping(spec.securityContext)) {
-        out.push(
-          ...securityContextProblems(
-            spec.securityContext,
-            `${where}.securityContext`,
-          ),
-        );
-      }
+      out.push(...podFieldProblems(spec, where));
     }
   } else if (isBuiltinPodBearingKind(doc.kind)) {
     out.push('the pod template is missing');
   }
+  // The pods of an Argo workflow or a Tekton task, where they are written.
+  const pods = customPodsOf(doc);
+  for (const { value, where } of pods?.podFields ?? [])
+    out.push(...podFieldProblems(value, where));
+  for (const c of pods?.containers ?? []) {
+    const named =
+      c.defaultName && isMapping(c.value) && c.value.name === undefined
+        ? { ...c.value, name: c.defaultName }
+        : c.value;
+    out.push(...containerProblems(named, c.where));
+  }
+  const unplaced = unplacedContainersProblem(doc);
+  if (unplaced) out.push(unplaced);
   return out.length > MAX_PROBLEMS
     ? [...out.slice(0, MAX_PROBLEMS), `and ${out.length - MAX_PROBLEMS} more`]
     : out;

@@ -1,14 +1,9 @@
 import { MAX_SELECTOR_REQUIREMENTS } from '../labels';
 import { MAX_MESSAGES_PER_RESULT, moreMessages } from '../messages';
 import { MAX_SELECTOR_STEPS, objectIndex } from '../objectIndex';
-import { mainContainersOf, podSpecPath } from '../podSpec';
-import { KubeObject, PolicyRule } from '../types';
+import { mainContainersOf, runsToCompletion } from '../podSpec';
+import { PolicyRule } from '../types';
 import { groupOf, perContainer } from './util';
-
-const RUN_TO_COMPLETION = new Set(['Job', 'CronJob']);
-const isRunToCompletion = (obj: KubeObject) =>
-  RUN_TO_COMPLETION.has(String(obj.kind)) ||
-  podSpecPath(obj)?.[1] === 'jobTemplate';
 
 const PDB_KINDS = ['PodDisruptionBudget'];
 const PDB_WORKLOAD_KINDS = ['Deployment', 'StatefulSet'];
@@ -75,7 +70,7 @@ export const reliabilityRules: PolicyRule[] = [
     description: 'long-running containers have liveness and readiness probes',
     fix: 'Add livenessProbe and readinessProbe (httpGet, tcpSocket or exec) to each container.',
     check: obj =>
-      isRunToCompletion(obj)
+      runsToCompletion(obj)
         ? undefined
         : perContainer(
             obj,

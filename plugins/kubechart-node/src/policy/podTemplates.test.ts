@@ -1,0 +1,391 @@
+import { unplacedContainerPaths } from './podTemplates';
+import { PolicyEngine } from './PolicyEngine';
+import { goodContainer } from './__testUtils__/fixtures';
+import { builtinIsNamespaced } from './scope';
+import { KubeObject, PolicyScope } from './types';
+
+/** Custom resources are namespaced here, as discovery would say of these kinds. */
+const scope: PolicyScope = {
+  namespaces: ['team-a'],
+  defaultNamespace: 'team-a',
+  isNamespaced: (apiVersion, kind) =>
+    builtinIsNamespaced(apiVersion, kind) ?? true,
+};
+const engine = new PolicyEngine({
+  mode: 'enforce',
+  trustedRegistries: ['registry.example.com'],
+});
+const failing = (objects: KubeObject[]) =>
+  engine.check(objects, { scope }).results.filter(r => !r.passed);
+const failed = (objects: KubeObject[]) => failing(objects).map(r => r.ruleId);
+const messages = (objects: KubeObject[], ruleId: string) =>
+  failing(objects)
+    .filter(r => r.ruleId === ruleId)
+    .map(r => r.message);
+
+/** An untrusted, `latest`, privileged container running as root. */
+const miner = () => ({
+  name: 'miner',
+  image: 'evil.example.net/miner:latest',
+  securityContext: {
+    privileged: true,
+    allowPrivilegeEscalation: true,
+    runAsUser: 0,
+  },
+});
+const REFUSED = ['trusted-registry', 'image-tag', 'no-privileged'];
+
+const custom = (
+  apiVersion: string,
+  kind: string,
+  spec: Record<string, unknown>,
+): KubeObject => ({
+  apiVersion,
+  kind,
+  metadata: { name: 'x', namespace: 'team-a' },
+  spec,
+});
+const workflow = (kind: string, spec: Record<string, unknown>) =>
+  custom('argoproj.io/v1alpha1', kind, { entrypoint: 'main', ...spec });
+
+describe('pod rules judge the pods custom resources make', () => {
+  it('sanity: the container in a Deployment is refused', () => {
+    expect(
+      failed([
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'd', namespace: 'team-a' },
+          spec: { template: { spec: { containers: [miner()] } } },
+        },
+      ]),
+    ).toEqual(expect.arrayContaining(REFUSED));
+  });
+
+  it("judges a KEDA ScaledJob's job template (spec.jobTargetRef.template)", () => {
+    const ids = failed([
+      custom('keda.sh/v1alpha1', 'ScaledJob', {
+        jobTargetRef: { template: { spec: { containers: [miner()] } } },
+        triggers: [{ type: 'cron', metadata: { start: '0 * * * *' } }],
+      }),
+    ]);
+    expect(ids).toEqual(expect.arrayContaining(REFUSED));
+  });
+
+  it('judges an Argo Rollout pod template (spec.template)', () => {
+    expect(
+      failed([
+        custom('argoproj.io/v1alpha1', 'Rollout', {
+          template: { spec: { containers: [miner()] } },
+        }),
+      ]),
+    ).toEqual(expect.arrayContaining(REFUSED));
+  });
+
+  it.each([
+    ['container', { container: miner() }],
+    ['script', { script: { ...miner(), source: 'mine' } }],
+    ['containerSet', { containerSet: { containers: [miner()] } }],
+    [
+      'initContainers',
+      { container: goodContainer(), initContainers: [miner()] },
+    ],
+    ['sidecars', { container: goodContainer(), sidecars: [miner()] }],
+    [
+      'inline steps template',
+      { steps: [[{ name: 's', inline: { container: miner() } }]] },
+    ],
+    [
+      'inline DAG template',
+      { dag: { tasks: [{ name: 't', inline: { script: miner() } }] } },
+    ],
+  ])('judges the %s of an Argo Workflow template', (_what, template) => {
+    expect(
+      failed([
+        workflow('Workflow', { templates: [{ name: 'main', ...template }] }),
+      ]),
+    ).toEqual(expect.arrayContaining(REFUSED));
+  });
+
+  it.each(['WorkflowTemplate', 'ClusterWorkflowTemplate'])(
+    'judges the templates of an Argo %s',
+    kind => {
+      expect(
+        failed([
+          workflow(kind, { templates: [{ name: 'main', container: miner() }] }),
+        ]),
+      ).toEqual(expect.arrayContaining(REFUSED));
+    },
+  );
+
+  it("judges an Argo CronWorkflow's workflowSpec", () => {
+    expect(
+      failed([
+        custom('argoproj.io/v1alpha1', 'CronWorkflow', {
+          schedule: '0 * * * *',
+          workflowSpec: {
+            entrypoint: 'main',
+            templates: [{ name: 'main', container: miner() }],
+          },
+        }),
+      ]),
+    ).toEqual(expect.arrayContaining(REFUSED));
+  });
+
+  it("applies an Argo templateDefaults' container to each container template", () => {
+    expect(
+      messages(
+        [
+          workflow('Workflow', {
+            templateDefaults: {
+              container: { securityContext: { privileged: true } },
+            },
+            templates: [{ name: 'main', container: goodContainer('main') }],
+          }),
+        ],
+        'no-privileged',
+      ),
+    ).toEqual([expect.stringContaining('runs privileged')]);
+  });
+
+  it('reads the pod-level fields of an Argo workflow and its templates', () => {
+    const good = { name: 'main', container: goodContainer('main') };
+    const { securityContext: _sc, ...rootable } = goodContainer('main');
+    // runAsNonRoot set for the workflow's pods, or the template's pod, passes.
+    expect(
+      messages(
+        [
+          workflow('Workflow', {
+            securityContext: { runAsNonRoot: true },
+            templates: [{ name: 'main', container: rootable }],
+          }),
+          workflow('WorkflowTemplate', {
+            templates: [
+              {
+                name: 'main',
+                securityContext: { runAsNonRoot: true },
+                container: rootable,
+              },
+            ],
+          }),
+        ],
+        'run-as-non-root',
+      ),
+    ).toEqual([]);
+    // A template's securityContext takes the place of the workflow's.
+    expect(
+      messages(
+        [
+          workflow('Workflow', {
+            securityContext: { runAsNonRoot: true },
+            templates: [
+              { name: 'main', securityContext: {}, container: rootable },
+            ],
+          }),
+        ],
+        'run-as-non-root',
+      ),
+    ).toEqual([expect.stringContaining('runAsNonRoot is not true')]);
+    expect(
+      failed([
+        workflow('Workflow', {
+          hostNetwork: true,
+          volumes: [{ name: 'root', hostPath: { path: '/' } }],
+          templates: [good],
+        }),
+      ]),
+    ).toEqual(expect.arrayContaining(['no-host-namespaces', 'host-path']));
+    // A workflow that takes its templates from elsewhere still gives its pods the host network.
+    expect(
+      failed([
+        workflow('Workflow', {
+          hostNetwork: true,
+          workflowTemplateRef: { name: 'shared' },
+        }),
+      ]),
+    ).toContain('no-host-namespaces');
+  });
+
+  it('judges Tekton steps, step templates and sidecars, and the pod template of a run', () => {
+    const task = (spec: Record<string, unknown>) =>
+      custom('tekton.dev/v1', 'Task', spec);
+    expect(failed([task({ steps: [miner()] })])).toEqual(
+      expect.arrayContaining(REFUSED),
+    );
+    expect(
+      failed([
+        task({
+          stepTemplate: { securityContext: { privileged: true } },
+          steps: [goodContainer('build')],
+        }),
+      ]),
+    ).toContain('no-privileged');
+    expect(
+      failed([task({ steps: [goodContainer('build')], sidecars: [miner()] })]),
+    ).toEqual(expect.arrayContaining(REFUSED));
+    expect(
+      failed([
+        custom('tekton.dev/v1', 'Pipeline', {
+          tasks: [{ name: 'a', taskSpec: { steps: [miner()] } }],
+        }),
+      ]),
+    ).toEqual(expect.arrayContaining(REFUSED));
+    expect(
+      failed([
+        custom('tekton.dev/v1', 'PipelineRun', {
+          pipelineSpec: {
+            finally: [{ name: 'a', taskSpec: { steps: [miner()] } }],
+          },
+        }),
+      ]),
+    ).toEqual(expect.arrayContaining(REFUSED));
+    expect(
+      failed([
+        custom('tekton.dev/v1', 'TaskRun', {
+          taskSpec: { steps: [goodContainer('build')] },
+          podTemplate: { hostNetwork: true },
+        }),
+      ]),
+    ).toContain('no-host-namespaces');
+    expect(
+      failed([
+        custom('tekton.dev/v1', 'PipelineRun', {
+          pipelineRef: { name: 'shared' },
+          taskRunTemplate: { podTemplate: { hostNetwork: true } },
+        }),
+      ]),
+    ).toContain('no-host-namespaces');
+    expect(
+      failed([custom('tekton.dev/v1beta1', 'StepAction', miner())]),
+    ).toEqual(expect.arrayContaining(REFUSED));
+  });
+
+  it('passes a compliant Argo workflow and Tekton task', () => {
+    const pod = { automountServiceAccountToken: false };
+    expect(
+      failed([
+        workflow('Workflow', {
+          ...pod,
+          templates: [
+            { name: 'main', steps: [[{ name: 'a', template: 'a' }]] },
+            { name: 'a', container: goodContainer('main') },
+          ],
+        }),
+        custom('tekton.dev/v1', 'TaskRun', {
+          taskSpec: { steps: [goodContainer('build')] },
+          podTemplate: pod,
+        }),
+      ]),
+    ).toEqual([]);
+  });
+});
+
+describe('valid-object: containers of a custom resource the policy cannot place in a pod', () => {
+  it('refuses a containers list or an image at a path the policy does not read, naming the path', () => {
+    const results = messages(
+      [
+        custom('monitoring.coreos.com/v1', 'Prometheus', {
+          image: 'evil.example.net/prometheus:latest',
+        }),
+        custom('example.com/v1', 'Runner', {
+          pod: { containers: [miner()] },
+        }),
+        custom('argoproj.io/v1alpha1', 'AnalysisTemplate', {
+          metrics: [
+            {
+              name: 'm',
+              provider: {
+                job: {
+                  spec: { template: { spec: { containers: [miner()] } } },
+                },
+              },
+            },
+          ],
+        }),
+      ],
+      'valid-object',
+    );
+    expect(results).toEqual([
+      expect.stringMatching(/spec\.image: .*cannot judge/),
+      expect.stringMatching(/spec\.pod\.containers: .*cannot judge/),
+      expect.stringMatching(
+        /spec\.metrics\[0\]\.provider\.job\.spec\.template\.spec\.containers: .*cannot judge/,
+      ),
+    ]);
+    // Blocking in every mode, like every valid-object result.
+    expect(
+      new PolicyEngine({ mode: 'off' }).check(
+        [
+          custom('example.com/v1', 'Runner', {
+            pod: { containers: [miner()] },
+          }),
+        ],
+        { scope },
+      ).blocking,
+    ).toBe(true);
+  });
+
+  it('refuses containers of an Argo workflow or a Tekton task not written as their controllers read them', () => {
+    expect(
+      messages(
+        [
+          workflow('Workflow', {
+            templates: [
+              { name: 'main', sidecars: { evil: miner() } },
+              { name: 'set', containerSet: { containers: { evil: miner() } } },
+            ],
+          }),
+          custom('tekton.dev/v1', 'Task', { steps: { evil: miner() } }),
+        ],
+        'valid-object',
+      ),
+    ).toEqual([
+      expect.stringMatching(
+        /^spec\.templates\[0\]\.sidecars\.evil\.image, spec\.templates\[1\]\.containerSet\.containers\.evil\.image: .*cannot judge/,
+      ),
+      expect.stringMatching(/^spec\.steps\.evil\.image: .*cannot judge/),
+    ]);
+  });
+
+  it('leaves alone custom resources without containers and built-in kinds', () => {
+    expect(
+      failed([
+        custom('cert-manager.io/v1', 'Certificate', {
+          secretName: 'tls',
+          issuerRef: { name: 'ca', kind: 'Issuer' },
+        }),
+        // An image given as a mapping of chart values is not a container.
+        custom('example.com/v1', 'App', {
+          image: { repository: 'nginx', tag: '1.27' },
+        }),
+      ]),
+    ).toEqual([]);
+  });
+
+  it('does not take images to watch or values for another controller for containers', () => {
+    const objects = [
+      {
+        apiVersion: 'image.toolkit.fluxcd.io/v1beta2',
+        kind: 'ImageRepository',
+        metadata: { name: 'app', namespace: 'team-a' },
+        spec: { image: 'ghcr.io/acme/app', interval: '5m' },
+      },
+      {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Application',
+        metadata: { name: 'app', namespace: 'team-a' },
+        spec: {
+          project: 'default',
+          source: {
+            repoURL: 'https://charts.example.com',
+            chart: 'app',
+            helm: { valuesObject: { image: 'registry.example.com/app:1.0' } },
+          },
+          destination: { namespace: 'team-a' },
+        },
+      },
+    ];
+    for (const object of objects)
+      expect(unplacedContainerPaths(object as any)).toEqual([]);
+  });
+});
