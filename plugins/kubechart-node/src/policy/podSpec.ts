@@ -275,11 +275,10 @@ class PodsReader {
   done(): CustomPods {
     const m = this.merged;
     if (!m.setsPod) return this.pods;
-    const token = m.tokens.some(t => t === true)
-      ? true
-      : m.tokens.length && m.tokens.every(t => t === false)
-      ? false
-      : undefined;
+    // Mounted if any pod mounts it; not mounted only if every pod says so; else as defaulted.
+    let token: boolean | undefined;
+    if (m.tokens.some(t => t === true)) token = true;
+    else if (m.tokens.length && m.tokens.every(t => t === false)) token = false;
     this.pods.spec = {
       containers: m.containers,
       initContainers: m.initContainers,
