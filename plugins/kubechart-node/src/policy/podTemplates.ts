@@ -31,8 +31,9 @@ export function unplacedContainerPaths(doc: KubeObject): string[] {
   const kind = String(doc.kind ?? '');
   if (builtinIsNamespaced(apiVersion, kind) !== undefined) return [];
   if (IMAGE_WATCHING_GROUPS.has(apiVersion.split('/')[0])) return [];
-  const skip = new Set<unknown>(customPodsOf(doc)?.placed ?? []);
-  if (!customPodsOf(doc)) skip.add(podSpecOf(doc));
+  const pods = customPodsOf(doc);
+  const skip = new Set<unknown>(pods?.placed ?? []);
+  if (!pods) skip.add(podSpecOf(doc));
   const values = VALUES_FIELDS[`${apiVersion.split('/')[0]}/${kind}`] ?? [];
   if (isMapping(doc.spec))
     for (const field of values) skip.add(doc.spec[field]);
