@@ -205,9 +205,17 @@ function auditedFor(
   options: AuditorServiceCreateEventOptions,
   credentials: BackstageCredentials,
 ): AuditorServiceCreateEventOptions {
+  // A user's credentials another plugin passed on (an agent through the MCP actions backend, the
+  // scaffolder) name that plugin in every event, so the trail tells its questions and runs from
+  // what the person did in the portal.
+  const relayedBy = relayingPluginOf(credentials);
   const withCredentials: AuditorServiceCreateEventOptions & {
     credentials: BackstageCredentials;
-  } = { ...options, credentials };
+  } = {
+    ...options,
+    ...(relayedBy ? { meta: { ...options.meta, relayedBy } } : {}),
+    credentials,
+  };
   return withCredentials;
 }
 
