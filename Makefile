@@ -18,7 +18,7 @@ start: bootstrap
 start-prod: bootstrap
 	@scripts/start-prod.sh
 
-## Type check, lint, every jest test (SQLite and PostgreSQL), the browser tests, then the install test.
+## Type check, lint, strict config check, every jest test (SQLite and PostgreSQL), the browser tests, then the install test.
 test: bootstrap postgres check unit e2e install-test
 
 check:
@@ -26,6 +26,7 @@ check:
 	@$(ENV) yarn tsc -p e2e
 	@$(ENV) yarn backstage-cli repo lint
 	@$(ENV) yarn prettier:check
+	@$(ENV) yarn backstage-cli config:check --strict --config app-config.yaml --config app-config.production.yaml
 
 unit: postgres
 	@$(ENV) BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING=$(PG_URL) CI=true \

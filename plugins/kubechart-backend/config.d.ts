@@ -4,7 +4,8 @@ export interface Config {
   /**
    * The clusters, as the Backstage Kubernetes plugin reads them. Declared here too (only the
    * credentials, with the Kubernetes plugin's visibility) so that Backstage redacts them from
-   * logs also when `@backstage/plugin-kubernetes-backend` is not installed.
+   * logs also when `@backstage/plugin-kubernetes-backend` is not installed. Their other keys are
+   * the Kubernetes plugin's to describe (open here, so `config:check --strict` accepts them).
    */
   kubernetes?: {
     clusterLocatorMethods?: Array<{
@@ -15,8 +16,11 @@ export interface Config {
         caData?: string;
         /** @visibility secret */
         caFile?: string;
+        [key: string]: unknown;
       }>;
+      [key: string]: unknown;
     }>;
+    [key: string]: unknown;
   };
   /** Configuration of the kubechart plugins. Clusters come from `kubernetes.clusterLocatorMethods` (type `config`). */
   kubechart?: {
