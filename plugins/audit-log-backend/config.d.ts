@@ -65,6 +65,11 @@ export interface Config {
         file?: string;
         /** An http(s) endpoint that receives each checkpoint, head anchor and loss record as a JSON POST. Default: none. */
         webhook?: {
+          /**
+           * Without a user or password (refused at start-up; use `token`). Secret, as a
+           * webhook's address may hold its own key.
+           * @visibility secret
+           */
           url: string;
           /**
            * Sent as `Authorization: Bearer <token>`. Default: none.

@@ -204,6 +204,13 @@ export function createAuditWitness(options: {
         `auditLog.retention.checkpoint.webhook.url must be http(s), got ${url.protocol}`,
       );
     }
+    // A password in the URL would be repeated by every error that names the URL (fetch refuses
+    // such a URL too): the webhook's credential goes in its own secret setting.
+    if (url.username || url.password) {
+      throw new Error(
+        'auditLog.retention.checkpoint.webhook.url must not carry a user or password; set auditLog.retention.checkpoint.webhook.token instead',
+      );
+    }
   }
 
   const post = async (line: string, prefix: string, noun: string) => {
