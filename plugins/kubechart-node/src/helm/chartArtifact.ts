@@ -1,11 +1,11 @@
 import { InputError } from '@backstage/errors';
-import yaml from 'js-yaml';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
 import type { ResolvedChartSource } from '../chartSource';
 import type { HelmCli } from './HelmCli';
+import { readChartYaml } from './chartYaml';
 import { listPackageEntries } from './packageEntries';
 import { validateReleaseName } from './validation';
 
@@ -289,9 +289,12 @@ export async function pullChart(options: {
   }`;
   // After the digest, which is of the chart as packaged.
   await unpackSubcharts(directory);
-  const meta = (yaml.load(
-    await fs.readFile(path.join(directory, 'Chart.yaml'), 'utf8'),
-  ) ?? {}) as Record<string, unknown>;
+  // Untrusted text, read before helm reads the chart: bounded in bytes and nodes.
+  const meta = await readChartYaml(
+    directory,
+    `Chart.yaml of chart ${described}`,
+  );
+  if (!meta) throw new InputError('Chart refused: it has no Chart.yaml');
   if (typeof meta.name !== 'string' || !meta.name)
     throw new InputError('Chart refused: its Chart.yaml has no name');
   const version = String(meta.version ?? '');

@@ -2,6 +2,7 @@ import { InputError } from '@backstage/errors';
 import yaml from 'js-yaml';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { readChartYaml } from '../helm/chartYaml';
 
 const MAX_FILE_BYTES = 2 * 1024 * 1024;
 const MAX_TEMPLATE_FILES = 500;
@@ -30,11 +31,70 @@ async function readOptional(file: string): Promise<string | undefined> {
   }
 }
 
-/** `.Values.a.b` paths the chart's templates refer to; `undefined` when a template uses `.Values` as a whole. */
-async function templateReferences(
+/**
+ * Most `.Values` paths kept of a chart's templates, the prefixes of each path included (`.Values.a.b`
+ * is two: `a` and `a.b`), and most characters they hold together: far more than any real chart
+ * refers to. A chart past either is read as using `.Values` as a whole (no unknown-value warnings),
+ * so what its templates cost to read stays bounded, in time and memory, whatever they hold.
+ * @internal
+ */
+export const MAX_VALUES_REFERENCES = 20_000;
+/** @internal */
+export const MAX_REFERENCE_CHARS = 1_000_000;
+
+/** One turn of the event loop: what is waiting (other requests, I/O) runs first. */
+const nextTurn = () => new Promise<void>(resolve => setImmediate(resolve));
+
+/**
+ * `.Values.a.b` paths the chart's templates refer to, each with its prefixes (`a`, `a.b`), and which
+ * of them have a longer path below them (`a`). Adding a path costs its length for each path it adds,
+ * so reading a chart costs at most its text plus what the bounds allow to be kept.
+ * @internal
+ */
+export class ValuesReferences {
+  /** Every path referred to, and every prefix of one. */
+  readonly paths = new Set<string>();
+  /** The paths that are a strict prefix of another (`a` of `a.b`). */
+  readonly parents = new Set<string>();
+  private chars = 0;
+
+  /** Adds `.Values.<ref>`; false once past the bounds. */
+  add(ref: string): boolean {
+    const full = ref.split('.').filter(Boolean).join('.');
+    if (!full || this.paths.has(full)) return true;
+    this.keep(full);
+    // Shortest last: a prefix already a parent has its own prefixes kept as parents already.
+    for (let dot = full.lastIndexOf('.'); dot > 0; ) {
+      const prefix = full.slice(0, dot);
+      if (this.parents.has(prefix)) break;
+      this.parents.add(prefix);
+      this.keep(prefix);
+      dot = full.lastIndexOf('.', dot - 1);
+    }
+    return (
+      this.paths.size <= MAX_VALUES_REFERENCES &&
+      this.chars <= MAX_REFERENCE_CHARS
+    );
+  }
+
+  private keep(p: string) {
+    if (this.paths.has(p)) return;
+    this.paths.add(p);
+    this.chars += p.length;
+  }
+}
+
+/**
+ * `.Values.a.b` paths the chart's templates refer to (with their prefixes; see
+ * {@link ValuesReferences}); `undefined` when a template uses `.Values` as a whole, or the
+ * templates refer to more than {@link MAX_VALUES_REFERENCES} paths or {@link MAX_REFERENCE_CHARS}
+ * characters of them, which is read the same way.
+ * @internal
+ */
+export async function templateReferences(
   chartDir: string,
-): Promise<Set<string> | undefined> {
-  const refs = new Set<string>();
+): Promise<ValuesReferences | undefined> {
+  const refs = new ValuesReferences();
   let files = 0;
   let whole = false;
   const visit = async (dir: string): Promise<void> => {
@@ -52,18 +112,22 @@ async function templateReferences(
         files++;
         const text = await readOptional(full);
         if (!text) continue;
-        // Linear patterns: a literal prefix, then one bounded character class.
-        for (const m of text.matchAll(/\.Values\.([A-Za-z0-9_.]{1,512})/g)) {
-          const parts = m[1].split('.').filter(Boolean);
-          for (let i = 1; i <= parts.length; i++)
-            refs.add(parts.slice(0, i).join('.'));
-        }
         if (
           /\.Values\s{0,8}[|)}]|index \$?\.Values\s|\$?\.Values\s{0,8}\}\}/.test(
             text,
           )
-        )
+        ) {
           whole = true;
+          return;
+        }
+        // Linear patterns: a literal prefix, then one bounded character class.
+        for (const m of text.matchAll(/\.Values\.([A-Za-z0-9_.]{1,512})/g)) {
+          if (!refs.add(m[1])) {
+            whole = true; // past the bounds: read as a whole
+            return;
+          }
+        }
+        await nextTurn();
       }
     }
   };
@@ -104,18 +168,23 @@ function schemaChild(
  * `global` are left alone, as are children of free-form maps (an empty `{}` default, a schema
  * `additionalProperties`). Returns one warning per unknown key, e.g.
  * "value `privileged` is not used by chart kubechart-service". `chartDir` is an unpacked chart.
+ * A chart whose templates refer to more `.Values` paths than {@link MAX_VALUES_REFERENCES} (or
+ * {@link MAX_REFERENCE_CHARS} characters of them) gets no warnings, as one that uses `.Values` as
+ * a whole; its Chart.yaml is read within the bounds `pullChart` reads it with.
  * @public
  */
 export async function findUnknownValues(
   values: Record<string, unknown>,
   chartDir: string,
 ): Promise<string[]> {
-  const chartYaml = await readOptional(path.join(chartDir, 'Chart.yaml'));
-  if (chartYaml === undefined)
+  const chart: Record<string, any> | undefined = await readChartYaml(
+    chartDir,
+    `Chart.yaml of chart ${path.basename(chartDir)}`,
+  );
+  if (chart === undefined)
     throw new InputError(
       `${chartDir} is not an unpacked chart (no Chart.yaml)`,
     );
-  const chart = (yaml.load(chartYaml) ?? {}) as Record<string, any>;
   const chartName = String(chart.name ?? path.basename(chartDir));
   const defaultsText = await readOptional(path.join(chartDir, 'values.yaml'));
   const defaults = defaultsText ? yaml.load(defaultsText) : {};
@@ -157,7 +226,7 @@ export async function findUnknownValues(
       if (prefix.length === 0 && subcharts.has(k)) continue;
       const inDefaults = isMapping(dflt) && has(dflt, k);
       const s = schemaChild(sch, k);
-      if (!inDefaults && !s.declared && !refs.has(key)) {
+      if (!inDefaults && !s.declared && !refs.paths.has(key)) {
         warnings.push(`value \`${key}\` is not used by chart ${chartName}`);
         continue;
       }
@@ -168,7 +237,7 @@ export async function findUnknownValues(
         s.open ||
         (inDefaults && (!isMapping(d) || Object.keys(d).length === 0)) ||
         (!inDefaults && !s.declared) || // known from templates only: children cannot be told apart
-        (refs.has(key) && ![...refs].some(r => r.startsWith(`${key}.`))); // handed on whole (toYaml)
+        (refs.paths.has(key) && !refs.parents.has(key)); // handed on whole (toYaml)
       if (!freeForm) walk(child, d, s.child, p);
     }
   };
