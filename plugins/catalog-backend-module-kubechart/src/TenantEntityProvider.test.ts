@@ -17,10 +17,15 @@ import {
 } from '@kubechart/plugin-kubechart-node';
 import {
   catalogProcessingExtensionPoint,
+  catalogServiceRef,
+  type CatalogService,
   type EntityProvider,
   type EntityProviderConnection,
+  type EntityProviderMutation,
 } from '@backstage/plugin-catalog-node';
-import { TenantEntityProvider } from './TenantEntityProvider';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import type { Entity } from '@backstage/catalog-model';
+import { TenantEntityProvider, tenantToEntity } from './TenantEntityProvider';
 import catalogModuleKubechartTenants from '.';
 
 const acme: Tenant = {
@@ -37,11 +42,35 @@ function fakeRuns(list: () => Promise<Tenant[]>) {
   return { listTenants: jest.fn(list) } as unknown as KubechartRunsService;
 }
 
+/**
+ * The catalog of a test: what the provider's last applied mutation gave it (`held`), beside the
+ * entities other sources put into it (`others`). One catalog per test, whichever replica changes it.
+ */
+let held: Entity[];
+let others: Entity[];
+beforeEach(() => {
+  held = [];
+  others = [];
+});
+
+/** The catalog's connection for the provider: a full mutation replaces what the provider gave it. */
 function connection() {
   return {
-    applyMutation: jest.fn(async () => {}),
+    applyMutation: jest.fn(async (mutation: EntityProviderMutation) => {
+      if (mutation.type === 'full') held = mutation.entities.map(e => e.entity);
+    }),
     refresh: jest.fn(async () => {}),
   } satisfies EntityProviderConnection;
+}
+
+/** The catalog service, reading the test's catalog as it is now. */
+function catalogService(): Pick<CatalogService, 'getEntities'> {
+  return {
+    getEntities: (request, options) =>
+      catalogServiceMock({
+        entities: structuredClone([...others, ...held]),
+      }).getEntities(request, options),
+  };
 }
 
 /** One auditor event as a test sees it, with its outcome. */
@@ -88,6 +117,7 @@ function provider(
   return new TenantEntityProvider({
     runs,
     auth: mockServices.auth(),
+    catalog: catalogService(),
     auditor,
     logger: mockServices.logger.mock(),
     taskRunner: { run: jest.fn(async () => {}) },
@@ -152,6 +182,7 @@ describe('TenantEntityProvider', () => {
         { ...acme, code: 'svc', entityRef: 'component:default/svc' },
       ]),
       auth: mockServices.auth(),
+      catalog: catalogService(),
       auditor: capturingAuditor([]),
       logger,
       taskRunner: { run: jest.fn(async () => {}) },
@@ -196,6 +227,7 @@ describe('TenantEntityProvider', () => {
         },
       ]),
       auth: mockServices.auth(),
+      catalog: catalogService(),
       auditor: capturingAuditor([]),
       logger,
       taskRunner: { run: jest.fn(async () => {}) },
@@ -241,6 +273,7 @@ describe('TenantEntityProvider', () => {
         },
       ]),
       auth: mockServices.auth(),
+      catalog: catalogService(),
       auditor: capturingAuditor([]),
       logger,
       taskRunner: { run: jest.fn(async () => {}) },
@@ -377,6 +410,7 @@ describe('TenantEntityProvider', () => {
     const p = new TenantEntityProvider({
       runs,
       auth: mockServices.auth(),
+      catalog: catalogService(),
       auditor: capturingAuditor([]),
       logger: mockServices.logger.mock(),
       taskRunner,
@@ -426,7 +460,7 @@ describe('TenantEntityProvider audit trail', () => {
     );
     await p.connect(conn);
 
-    // The first refresh since start compares with nothing: it lists everything it applies.
+    // The catalog holds none of them yet: the first refresh adds them all.
     await p.refresh();
     expect(events).toEqual([
       {
@@ -436,7 +470,7 @@ describe('TenantEntityProvider audit trail', () => {
         request: undefined,
         status: 'succeeded',
         meta: {
-          firstSinceStart: true,
+          comparedWithCatalog: true,
           entities: 2,
           added: [
             {
@@ -492,7 +526,7 @@ describe('TenantEntityProvider audit trail', () => {
       eventId: 'tenant-entities-changed',
       status: 'succeeded',
       meta: {
-        firstSinceStart: false,
+        comparedWithCatalog: true,
         entities: 2,
         added: [
           {
@@ -595,6 +629,259 @@ describe('TenantEntityProvider audit trail', () => {
   });
 });
 
+describe('TenantEntityProvider with several replicas', () => {
+  // Every replica runs the provider under the same name, so there is one set of its entities in
+  // the catalog; the scheduler and the events bus hand each refresh to whichever replica takes it.
+  const shopAcme: Tenant = {
+    ...acme,
+    releases: [],
+    createdAt: '2024-01-01T00:00:00.000Z',
+  };
+
+  function replicas(
+    runs: KubechartRunsService,
+    events: AuditEvent[],
+    catalog: Pick<CatalogService, 'getEntities'> = catalogService(),
+  ) {
+    const logger = mockServices.logger.mock();
+    const replica = () =>
+      new TenantEntityProvider({
+        runs,
+        auth: mockServices.auth(),
+        catalog,
+        auditor: capturingAuditor(events),
+        logger,
+        taskRunner: { run: jest.fn(async () => {}) },
+      });
+    return { one: replica(), two: replica(), logger };
+  }
+
+  /** The sum of each kind of change over the given audit events. */
+  function audited(events: AuditEvent[]) {
+    const sum = (key: string) =>
+      events.reduce((n, e) => n + (e.meta[key] ?? 0), 0);
+    return {
+      added: sum('addedCount'),
+      reowned: sum('reownedCount'),
+      removed: sum('removedCount'),
+    };
+  }
+
+  it('records every change the catalog receives, whichever replica applies it', async () => {
+    let tenants: Tenant[] = [];
+    const events: AuditEvent[] = [];
+    const { one, two } = replicas(
+      fakeRuns(async () => tenants),
+      events,
+    );
+    const conn = connection();
+    await one.connect(conn);
+    await two.connect(conn);
+
+    await one.refresh(); // replica 1 starts: no tenants
+    await two.refresh(); // replica 2 starts: no tenants
+    tenants = [shopAcme];
+    await one.refresh(); // replica 1 adds acme
+    tenants = [{ ...shopAcme, owner: 'group:default/other-team' }];
+    await two.refresh(); // replica 2 gives acme to other-team
+    tenants = [];
+    await one.refresh(); // replica 1 removes acme
+    expect(held).toEqual([]);
+
+    // The catalog changed three times; each change is in the audit trail, with the owners the
+    // catalog actually had.
+    expect(audited(events)).toEqual({ added: 1, reowned: 1, removed: 1 });
+    expect(events.map(e => e.status)).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+    ]);
+    expect(events.map(e => e.meta)).toEqual([
+      expect.objectContaining({
+        added: [
+          {
+            ref: 'system:default/acme',
+            owner: 'group:default/shop-team',
+            tenant: 'kube-sim/acme',
+          },
+        ],
+      }),
+      expect.objectContaining({
+        reowned: [
+          {
+            ref: 'system:default/acme',
+            from: 'group:default/shop-team',
+            to: 'group:default/other-team',
+            tenant: 'kube-sim/acme',
+          },
+        ],
+      }),
+      expect.objectContaining({
+        removed: [
+          {
+            ref: 'system:default/acme',
+            owner: 'group:default/other-team',
+            tenant: 'kube-sim/acme',
+          },
+        ],
+      }),
+    ]);
+  });
+
+  it('records a removal that a replica applies after the other one added the entity', async () => {
+    let tenants: Tenant[] = [];
+    const events: AuditEvent[] = [];
+    const { one, two } = replicas(
+      fakeRuns(async () => tenants),
+      events,
+    );
+    const conn = connection();
+    await one.connect(conn);
+    await two.connect(conn);
+    await one.refresh();
+    await two.refresh();
+    tenants = [shopAcme];
+    await one.refresh(); // replica 1: acme enters the catalog
+    expect(held).toHaveLength(1);
+    const before = events.length;
+    tenants = [];
+    await two.refresh(); // replica 2: acme leaves the catalog
+    expect(held).toHaveLength(0);
+    expect(events.slice(before)).toEqual([
+      expect.objectContaining({
+        status: 'succeeded',
+        meta: expect.objectContaining({
+          removed: [expect.objectContaining({ ref: 'system:default/acme' })],
+          removedCount: 1,
+          addedCount: 0,
+        }),
+      }),
+    ]);
+  });
+
+  it('claims nothing on its first refresh since start for what the catalog already holds, and compares with what it holds', async () => {
+    // Another replica (or this one before a restart) gave the catalog acme.
+    held = [tenantToEntity(shopAcme, 'kubechart-tenants')];
+    let tenants = [shopAcme];
+    const events: AuditEvent[] = [];
+    const { one } = replicas(
+      fakeRuns(async () => tenants),
+      events,
+    );
+    await one.connect(connection());
+    await one.refresh();
+    expect(events).toEqual([]);
+
+    tenants = [{ ...shopAcme, owner: 'user:default/bob' }];
+    await one.refresh();
+    expect(events.map(e => e.meta)).toEqual([
+      expect.objectContaining({
+        comparedWithCatalog: true,
+        addedCount: 0,
+        removedCount: 0,
+        reowned: [
+          expect.objectContaining({
+            ref: 'system:default/acme',
+            from: 'group:default/shop-team',
+            to: 'user:default/bob',
+          }),
+        ],
+      }),
+    ]);
+  });
+
+  it("leaves out of the comparison entities the provider did not give the catalog, even when they look like a tenant's", async () => {
+    // Registered from a catalog-info.yaml: the catalog sets its location annotations itself.
+    others = [
+      {
+        ...tenantToEntity(
+          {
+            ...shopAcme,
+            code: 'lookalike',
+            entityRef: 'system:default/lookalike',
+          },
+          'kubechart-tenants',
+        ),
+      },
+    ];
+    others[0].metadata.annotations = {
+      ...others[0].metadata.annotations,
+      'backstage.io/managed-by-location':
+        'url:https://git.example.com/lookalike/catalog-info.yaml',
+      'backstage.io/managed-by-origin-location':
+        'url:https://git.example.com/lookalike/catalog-info.yaml',
+    };
+    const events: AuditEvent[] = [];
+    const { one } = replicas(
+      fakeRuns(async () => [shopAcme]),
+      events,
+    );
+    await one.connect(connection());
+    await one.refresh();
+    expect(events.map(e => e.meta)).toEqual([
+      expect.objectContaining({
+        added: [expect.objectContaining({ ref: 'system:default/acme' })],
+        removed: [],
+        reowned: [],
+      }),
+    ]);
+  });
+
+  it('reads the catalog with its own credentials, and records that it could not compare when the catalog cannot be read', async () => {
+    held = [tenantToEntity(shopAcme, 'kubechart-tenants')];
+    const getEntities = jest.fn(async () => {
+      throw new Error('catalog unavailable');
+    });
+    const events: AuditEvent[] = [];
+    const { one, logger } = replicas(
+      fakeRuns(async () => [{ ...shopAcme, owner: 'user:default/bob' }]),
+      events,
+      { getEntities },
+    );
+    const conn = connection();
+    await one.connect(conn);
+    await one.refresh();
+
+    expect(getEntities).toHaveBeenCalledWith(
+      expect.objectContaining({ filter: expect.anything() }),
+      {
+        credentials: expect.objectContaining({
+          principal: expect.objectContaining({ type: 'service' }),
+        }),
+      },
+    );
+    // No added, removed or re-owned it cannot know: what it gave the catalog, and why it could not
+    // compare.
+    expect(events).toEqual([
+      {
+        eventId: 'tenant-entities-changed',
+        severityLevel: 'medium',
+        request: undefined,
+        status: 'succeeded',
+        meta: {
+          comparedWithCatalog: false,
+          catalogError: 'Error: catalog unavailable',
+          entities: 1,
+          provided: [
+            {
+              ref: 'system:default/acme',
+              owner: 'user:default/bob',
+              tenant: 'kube-sim/acme',
+            },
+          ],
+          providedCount: 1,
+          skipped: [],
+          skippedCount: 0,
+        },
+      },
+    ]);
+    expect(conn.applyMutation).toHaveBeenCalledTimes(1);
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining('catalog unavailable'),
+    );
+  });
+});
+
 describe('catalogModuleKubechartTenants', () => {
   /** Starts the module with the given tenants service; returns the providers it registered. */
   async function startModule(
@@ -617,6 +904,11 @@ describe('catalogModuleKubechartTenants', () => {
           service: kubechartRunsServiceRef,
           deps: {},
           factory: () => runs,
+        }),
+        createServiceFactory({
+          service: catalogServiceRef,
+          deps: {},
+          factory: () => catalogService() as CatalogService,
         }),
         ...(features ?? []),
       ],

@@ -1,6 +1,7 @@
 import type {
   AuditorService,
   AuthService,
+  BackstageCredentials,
   LoggerService,
   SchedulerServiceTaskRunner,
 } from '@backstage/backend-plugin-api';
@@ -11,6 +12,7 @@ import {
   parseEntityRef,
 } from '@backstage/catalog-model';
 import type {
+  CatalogService,
   EntityProvider,
   EntityProviderConnection,
 } from '@backstage/plugin-catalog-node';
@@ -30,6 +32,9 @@ export const DEFAULT_TENANT_OWNER = 'group:default/platform-team';
  * Group, Location or Template) would let a portal user put such an entity into the catalog.
  */
 export const TENANT_ENTITY_KINDS = ['Component', 'System', 'Resource'] as const;
+
+/** The tag of every tenant entity: the catalog can filter on it (not on an annotation's prefix). */
+const TENANT_ENTITY_TAG = 'kubechart-tenant';
 
 /**
  * The catalog entity of a tenant: the entity its tenant run named (a System by default), annotated
@@ -65,7 +70,7 @@ export function tenantToEntity(tenant: Tenant, providerName: string): Entity {
       namespace: ref.namespace,
       title: tenant.displayName || undefined,
       description: `KubeChart tenant ${tenant.code} on ${tenant.cluster} (namespace ${tenant.namespace})`,
-      tags: ['kubechart-tenant'],
+      tags: [TENANT_ENTITY_TAG],
       annotations: {
         [ANNOTATION_LOCATION]: `${providerName}:${location}`,
         [ANNOTATION_ORIGIN_LOCATION]: `${providerName}:${location}`,
@@ -95,7 +100,7 @@ export const MAX_AUDITED_TENANT_ENTITIES = 100;
 /** At most this many characters of a tenant's entityRef or skip reason reach an audit event. */
 const MAX_AUDITED_TEXT = 500;
 
-/** What the provider gave the catalog for one entity: who owns it, and which tenant it is. */
+/** What the provider gives the catalog for one entity: who owns it, and which tenant it is. */
 type AppliedEntity = { ref: string; owner: string; tenant: string };
 
 /** A tenant the provider left out of the catalog, and why. */
@@ -128,7 +133,10 @@ function listed<T>(name: string, items: T[], key: (item: T) => string) {
  * The entities' owners decide who may do what with them (Backstage permissions), so every refresh
  * that changes what the provider gives the catalog is a `tenant-entities-changed` audit event,
  * recorded before the catalog is changed: the entities added, removed and re-owned, and the tenants
- * left out with why. The first refresh after start compares with nothing and lists all it applies.
+ * left out with why. It compares with the provider's entities that the catalog holds now (read with
+ * the plugin's own credentials), not with what this process last applied: with several replicas,
+ * any of them may have applied the last change. When the catalog cannot be read, the event says
+ * so and lists what the refresh gives the catalog instead of a change it cannot know.
  * A change that cannot be recorded is not applied.
  * @public
  */
@@ -139,6 +147,8 @@ export class TenantEntityProvider implements EntityProvider {
     private readonly deps: {
       runs: KubechartRunsService;
       auth: AuthService;
+      /** Reads the provider's entities that the catalog holds, to compare a refresh with. */
+      catalog: Pick<CatalogService, 'getEntities'>;
       /** Records what each refresh changes in the catalog (the plugin is the actor). */
       auditor: AuditorService;
       logger: LoggerService;
@@ -168,13 +178,11 @@ export class TenantEntityProvider implements EntityProvider {
   private refreshing?: Promise<void>;
   private refreshAgain = false;
   /**
-   * What the last applied mutation gave the catalog, by lower-cased entity ref, and the tenants it
-   * left out (keyed by tenant and reason); undefined until the first one since start was applied.
+   * The tenants the last mutation this process applied left out (keyed by tenant and reason). The
+   * catalog does not hold them, so another replica's skips are not known: a change in them alone
+   * is an event when this process sees it.
    */
-  private applied?: {
-    entities: Map<string, AppliedEntity>;
-    skipped: Set<string>;
-  };
+  private appliedSkips = new Set<string>();
 
   /**
    * A refresh as soon as possible, for a tenant that just changed: one refresh at a time; changes
@@ -283,7 +291,12 @@ export class TenantEntityProvider implements EntityProvider {
     const skippedKeys = new Set(
       skipped.map(t => `${t.tenant}\n${t.entityRef}\n${t.reason}`),
     );
-    const event = await this.auditChange(entities, skipped, skippedKeys);
+    const event = await this.auditChange(
+      credentials,
+      entities,
+      skipped,
+      skippedKeys,
+    );
     try {
       await this.connection.applyMutation({
         type: 'full',
@@ -296,22 +309,84 @@ export class TenantEntityProvider implements EntityProvider {
       await event?.fail({ error: error as Error });
       throw error;
     }
-    this.applied = { entities, skipped: skippedKeys };
+    this.appliedSkips = skippedKeys;
     await event?.success();
     this.deps.logger.debug(`Provided ${byRef.size} tenant entities`);
   }
 
   /**
-   * Creates the `tenant-entities-changed` event for a mutation that changes what the catalog has
+   * The provider's entities that the catalog holds now, by lower-cased entity ref. Only entities
+   * whose location is the provider's count: the catalog sets the location of an entity it read
+   * from a location itself, so another source's entity cannot pass for a tenant's.
+   */
+  private async heldByCatalog(
+    credentials: BackstageCredentials,
+  ): Promise<Map<string, AppliedEntity>> {
+    const { items } = await this.deps.catalog.getEntities(
+      {
+        filter: { 'metadata.tags': TENANT_ENTITY_TAG },
+        fields: [
+          'kind',
+          'metadata.namespace',
+          'metadata.name',
+          'metadata.annotations',
+          'spec.owner',
+        ],
+      },
+      { credentials },
+    );
+    const held = new Map<string, AppliedEntity>();
+    for (const entity of items) {
+      const annotations = entity.metadata.annotations ?? {};
+      if (
+        !annotations[ANNOTATION_LOCATION]?.startsWith(
+          `${this.getProviderName()}:`,
+        )
+      )
+        continue;
+      const ref = `${entity.kind}:${entity.metadata.namespace ?? 'default'}/${
+        entity.metadata.name
+      }`.toLocaleLowerCase('en-US');
+      held.set(ref, {
+        ref,
+        owner: String(entity.spec?.owner),
+        tenant: `${annotations[KUBECHART_CLUSTER_ANNOTATION]}/${annotations[KUBECHART_TENANT_ANNOTATION]}`,
+      });
+    }
+    return held;
+  }
+
+  /**
+   * Creates the `tenant-entities-changed` event for a mutation that changes what the catalog holds
    * from the provider (or the tenants it leaves out); undefined when it changes nothing. Throws
    * when the event cannot be created, so that an unrecorded change is not applied.
    */
   private async auditChange(
+    credentials: BackstageCredentials,
     entities: Map<string, AppliedEntity>,
     skipped: SkippedTenant[],
     skippedKeys: Set<string>,
   ) {
-    const before = this.applied?.entities ?? new Map<string, AppliedEntity>();
+    let before: Map<string, AppliedEntity>;
+    try {
+      before = await this.heldByCatalog(credentials);
+    } catch (error) {
+      // Fail closed: without the catalog's side, any added, removed or re-owned would be a guess.
+      this.deps.logger.warn(
+        `Could not read the KubeChart tenant entities the catalog holds, to audit a refresh: ${error}`,
+      );
+      return this.deps.auditor.createEvent({
+        eventId: 'tenant-entities-changed',
+        severityLevel: 'medium',
+        meta: {
+          comparedWithCatalog: false,
+          catalogError: bounded(String(error)),
+          entities: entities.size,
+          ...listed('provided', [...entities.values()], e => e.ref),
+          ...listed('skipped', skipped, t => t.tenant),
+        },
+      });
+    }
     const added = [...entities.values()].filter(e => !before.has(e.ref));
     const removed = [...before.values()].filter(e => !entities.has(e.ref));
     const reowned = [...entities.values()].flatMap(e => {
@@ -321,22 +396,15 @@ export class TenantEntityProvider implements EntityProvider {
         : [];
     });
     const skipsChanged =
-      skippedKeys.size !== (this.applied?.skipped.size ?? 0) ||
-      [...skippedKeys].some(k => !this.applied?.skipped.has(k));
-    if (
-      this.applied &&
-      !added.length &&
-      !removed.length &&
-      !reowned.length &&
-      !skipsChanged
-    )
+      skippedKeys.size !== this.appliedSkips.size ||
+      [...skippedKeys].some(k => !this.appliedSkips.has(k));
+    if (!added.length && !removed.length && !reowned.length && !skipsChanged)
       return undefined;
     return this.deps.auditor.createEvent({
       eventId: 'tenant-entities-changed',
       severityLevel: 'medium',
       meta: {
-        // The first refresh since start compares with nothing: it lists everything it applies.
-        firstSinceStart: this.applied === undefined,
+        comparedWithCatalog: true,
         entities: entities.size,
         ...listed('added', added, e => e.ref),
         ...listed('removed', removed, e => e.ref),

@@ -2,7 +2,10 @@ import {
   coreServices,
   createBackendModule,
 } from '@backstage/backend-plugin-api';
-import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
+import {
+  catalogProcessingExtensionPoint,
+  catalogServiceRef,
+} from '@backstage/plugin-catalog-node';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
 import {
   KUBECHART_TENANTS_TOPIC,
@@ -15,7 +18,9 @@ import { TenantEntityProvider } from './TenantEntityProvider';
  * It refreshes when the kubechart backend publishes a tenant change on Backstage's events service
  * (topic `kubechart.tenants`), and on a schedule besides: `kubechart.catalog.frequencySeconds`
  * (default every 30 seconds), which also catches up after an event was missed. What a refresh
- * changes in the catalog is recorded with the catalog's auditor (`tenant-entities-changed`).
+ * changes in the catalog is recorded with the catalog's auditor (`tenant-entities-changed`),
+ * compared with the provider's entities that the catalog holds (read through the catalog service),
+ * so that the record is right whichever replica applies a change.
  * @public
  */
 export const catalogModuleKubechartTenants = createBackendModule({
@@ -26,6 +31,7 @@ export const catalogModuleKubechartTenants = createBackendModule({
       deps: {
         catalog: catalogProcessingExtensionPoint,
         runs: kubechartRunsServiceRef,
+        catalogService: catalogServiceRef,
         auth: coreServices.auth,
         auditor: coreServices.auditor,
         logger: coreServices.logger,
@@ -36,6 +42,7 @@ export const catalogModuleKubechartTenants = createBackendModule({
       async init({
         catalog,
         runs,
+        catalogService,
         auth,
         auditor,
         logger,
@@ -49,6 +56,7 @@ export const catalogModuleKubechartTenants = createBackendModule({
         const provider = new TenantEntityProvider({
           runs,
           auth,
+          catalog: catalogService,
           auditor,
           logger,
           taskRunner: scheduler.createScheduledTaskRunner({
