@@ -128,7 +128,15 @@ export type PlacedContainer = {
   list: 'initContainers' | 'containers';
   /** The name the controller gives it when it has none (Argo's `main`, Tekton's `unnamed-<n>`). */
   defaultName?: string;
+  /** Its controller sets the image when it has none (an Argo Events sensor or event source). */
+  imageFromController?: boolean;
 };
+
+/**
+ * Set (true) on a container, as the rules see it, whose image its controller supplies because none
+ * is written: the image rules leave it alone. A symbol: no manifest can set it.
+ */
+export const IMAGE_FROM_CONTROLLER = Symbol('image from controller');
 
 /** The pods an Argo workflow or a Tekton task makes, as the policy reads them. */
 export type CustomPods = {
@@ -160,15 +168,24 @@ const TEKTON_KINDS = [
   'PipelineRun',
   'StepAction',
 ];
+/** Argo Events kinds whose controller makes one pod from `spec.template`. */
+const ARGO_EVENTS_KINDS = ['Sensor', 'EventSource'];
 const groupOfObject = (obj: KubeObject) =>
   String(obj?.apiVersion ?? '').split('/')[0];
 
-/** Kinds whose controller makes pods from many templates: Argo workflows, Tekton tasks and pipelines. */
-function manyPodsKind(obj: KubeObject): 'argo' | 'tekton' | undefined {
+/**
+ * Kinds whose controller makes pods from many templates (Argo workflows, Tekton tasks and
+ * pipelines), or from a template not in the form of a pod spec (Argo Events).
+ */
+function manyPodsKind(
+  obj: KubeObject,
+): 'argo' | 'argoEvents' | 'tekton' | undefined {
   const group = groupOfObject(obj);
   const kind = String(obj?.kind ?? '');
   if (group === 'argoproj.io' && ARGO_WORKFLOW_KINDS.includes(kind))
     return 'argo';
+  if (group === 'argoproj.io' && ARGO_EVENTS_KINDS.includes(kind))
+    return 'argoEvents';
   if (group === 'tekton.dev' && TEKTON_KINDS.includes(kind)) return 'tekton';
   return undefined;
 }
@@ -263,7 +280,17 @@ class PodsReader {
     for (const c of containers) {
       this.pods.containers.push(c);
       const run = withPodSecurity(c.value, podSecurity);
-      m[c.list].push(isMapping(run) ? { ...run, name: c.where } : run);
+      const fromController =
+        c.imageFromController && isMapping(run) && run.image === undefined;
+      m[c.list].push(
+        isMapping(run)
+          ? {
+              ...run,
+              name: c.where,
+              ...(fromController && { [IMAGE_FROM_CONTROLLER]: true }),
+            }
+          : run,
+      );
     }
   }
 
@@ -504,11 +531,75 @@ function readTekton(obj: KubeObject, r: PodsReader) {
   }
 }
 
+/**
+ * The pod of an Argo Events Sensor or EventSource: `spec.template` sets its pod fields (volumes,
+ * securityContext, hostNetwork, …) and its one `container`, whose image the controller supplies.
+ */
+function readArgoEvents(obj: KubeObject, r: PodsReader) {
+  const template = at(obj, ['spec', 'template']);
+  if (!isMapping(template)) return;
+  r.fields(template, 'spec.template');
+  const container = template.container;
+  if (container === undefined || container === null) return;
+  r.place(container);
+  r.pod(
+    [
+      {
+        value: container,
+        where: 'spec.template.container',
+        list: 'containers',
+        defaultName: 'main',
+        imageFromController: true,
+      },
+    ],
+    template.securityContext,
+    template.automountServiceAccountToken,
+  );
+}
+
+/** Keys of a Tekton object that refer to a Task, Pipeline or StepAction to run. */
+const TEKTON_REF_KEYS = new Set(['taskRef', 'pipelineRef', 'ref']);
+
+/**
+ * Where a Tekton object refers to a task, pipeline or step that a resolver fetches from outside
+ * the cluster (`resolver: bundles|git|http|hub|cluster|…`, or the old `bundle`): the policy never
+ * sees what it runs. A reference by name alone is to an object in the namespace, judged when applied.
+ */
+export function tektonRemoteRefPaths(obj: KubeObject): string[] {
+  if (manyPodsKind(obj) !== 'tekton') return [];
+  const out: string[] = [];
+  const seen = new Set<object>();
+  const stack: Array<{ value: unknown; path: string }> = [
+    { value: obj.spec, path: 'spec' },
+  ];
+  while (stack.length) {
+    const { value, path } = stack.pop()!;
+    if (!value || typeof value !== 'object' || seen.has(value)) continue;
+    seen.add(value);
+    const entries: Array<[string, unknown]> = Array.isArray(value)
+      ? value.map((v, i) => [`${path}[${i}]`, v])
+      : Object.entries(value).map(([k, v]) => {
+          if (
+            TEKTON_REF_KEYS.has(k) &&
+            isMapping(v) &&
+            ((v.resolver !== undefined && v.resolver !== null) ||
+              (v.bundle !== undefined && v.bundle !== null))
+          )
+            out.push(`${path}.${k}`);
+          return [`${path}.${k}`, v];
+        });
+    for (let i = entries.length - 1; i >= 0; i--)
+      stack.push({ value: entries[i][1], path: entries[i][0] });
+  }
+  return out;
+}
+
 const customPodsCache = new WeakMap<object, CustomPods | null>();
 
 /**
- * The pods an Argo Workflow, CronWorkflow, WorkflowTemplate or ClusterWorkflowTemplate, or a Tekton
- * Task, ClusterTask, TaskRun, Pipeline, PipelineRun or StepAction makes; undefined for other kinds.
+ * The pods an Argo Workflow, CronWorkflow, WorkflowTemplate or ClusterWorkflowTemplate, an Argo
+ * Events Sensor or EventSource, or a Tekton Task, ClusterTask, TaskRun, Pipeline, PipelineRun or
+ * StepAction makes; undefined for other kinds.
  */
 export function customPodsOf(obj: KubeObject): CustomPods | undefined {
   const which = manyPodsKind(obj);
@@ -517,6 +608,7 @@ export function customPodsOf(obj: KubeObject): CustomPods | undefined {
   if (cached !== undefined) return cached ?? undefined;
   const r = new PodsReader();
   if (which === 'argo') readArgo(obj, r);
+  else if (which === 'argoEvents') readArgoEvents(obj, r);
   else readTekton(obj, r);
   const pods = r.done();
   customPodsCache.set(obj, pods);

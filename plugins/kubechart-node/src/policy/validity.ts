@@ -2,8 +2,10 @@ import {
   CONTAINER_LISTS,
   customPodsOf,
   isBuiltinPodBearingKind,
+  IMAGE_FROM_CONTROLLER,
   isMapping,
   podSpecPath,
+  tektonRemoteRefPaths,
 } from './podSpec';
 import { unplacedContainersProblem } from './podTemplates';
 import type { KubeObject } from './types';
@@ -136,7 +138,10 @@ function containerProblems(c: unknown, where: string): string[] {
   if (!isMapping(c)) return [`${where} is not a mapping`];
   const out: string[] = [];
   if (typeof c.name !== 'string' || !c.name) out.push(`${where} has no name`);
-  if (typeof c.image !== 'string' || !c.image)
+  const fromController =
+    c.image === undefined &&
+    (c as Record<PropertyKey, unknown>)[IMAGE_FROM_CONTROLLER];
+  if ((typeof c.image !== 'string' || !c.image) && !fromController)
     out.push(`${where} has no image`);
   const sc = c.securityContext;
   if (sc !== undefined && sc !== null) {
@@ -288,11 +293,26 @@ export function objectProblems(doc: unknown): string[] {
     out.push(...podFieldProblems(value, where));
   for (const c of pods?.containers ?? []) {
     const named =
-      c.defaultName && isMapping(c.value) && c.value.name === undefined
-        ? { ...c.value, name: c.defaultName }
+      isMapping(c.value) &&
+      ((c.defaultName && c.value.name === undefined) || c.imageFromController)
+        ? {
+            ...c.value,
+            ...(c.defaultName &&
+              c.value.name === undefined && { name: c.defaultName }),
+            ...(c.imageFromController && { [IMAGE_FROM_CONTROLLER]: true }),
+          }
         : c.value;
     out.push(...containerProblems(named, c.where));
   }
+  const remote = tektonRemoteRefPaths(doc);
+  if (remote.length)
+    out.push(
+      `${remote.slice(0, 5).join(', ')}${
+        remote.length > 5 ? ` and ${remote.length - 5} more` : ''
+      }: a ${String(
+        doc.kind,
+      )} that runs a task, pipeline or step a resolver fetches (resolver or bundle), which the policy cannot judge; refer to a Task or Pipeline of the chart by name, or write it inline (taskSpec, pipelineSpec)`,
+    );
   const unplaced = unplacedContainersProblem(doc);
   if (unplaced) out.push(unplaced);
   return out.length > MAX_PROBLEMS

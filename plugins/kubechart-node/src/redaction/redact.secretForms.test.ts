@@ -44,6 +44,104 @@ describe('the forms of a known secret', () => {
   });
 });
 
+/**
+ * What helm's `toJson`/`toPrettyJson` (Go's `json.Marshal`: `&`, `<`, `>`, U+2028 and U+2029 as
+ * `\u` escapes) and `toYaml` (go-yaml: single-quoted with `'` doubled, or double-quoted with YAML's
+ * escapes) write of a known secret is hidden too, and so is the JSON form quoted once more
+ * (`| toJson | quote`, `toJson` of a JSON string).
+ */
+describe('the helm toJson and toYaml forms of a known secret', () => {
+  const scrubFor = (secret: string) =>
+    createTextRedactor([secret], { keyValuePairs: false });
+
+  it.each([
+    [
+      'toJson with & < >',
+      'S3cr&t<pa>ssword',
+      '{"db":{"password":"S3cr\\u0026t\\u003cpa\\u003essword"}}',
+      '{"db":{"password":"***"}}',
+    ],
+    [
+      'toJson with U+2028 and a quote',
+      'Line\u2028"Sep"-pass',
+      '{"p":"Line\\u2028\\"Sep\\"-pass"}',
+      '{"p":"***"}',
+    ],
+    [
+      'toJson of a JSON string (nested once)',
+      'S3cr&t<pa>ssword',
+      '"{\\"password\\":\\"S3cr\\\\u0026t\\\\u003cpa\\\\u003essword\\"}"',
+      '"{\\"password\\":\\"***\\"}"',
+    ],
+    [
+      'toYaml single-quoted',
+      "it's-#S3cret: x",
+      "password: 'it''s-#S3cret: x'",
+      "password: '***'",
+    ],
+    [
+      'toYaml double-quoted (bell, escape, DEL, emoji)',
+      'B3ll\u0007Esc\u001bDel\u007f\u{1F600}"\\',
+      'password: "B3ll\\aEsc\\eDel\\x7F\\U0001F600\\"\\\\"',
+      'password: "***"',
+    ],
+  ])('hides it written by %s', (_how, secret, written, shown) => {
+    expect(scrubFor(secret)(written)).toBe(shown);
+  });
+
+  it('hides a password with & < > written by toJson | quote into a ConfigMap', () => {
+    // Verbatim `helm template` (v3.18) output.
+    const manifest = [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata:',
+      '  name: x',
+      'data:',
+      '  config.json: "{\\"db\\":{\\"password\\":\\"S3cr\\\\u0026t\\\\u003cpa\\\\u003essword\\"}}"',
+      '',
+    ].join('\n');
+    const scrub = createTextRedactor(
+      collectSecretValues({ database: { password: 'S3cr&t<pa>ssword' } }),
+      { keyValuePairs: false },
+    );
+    const out = redactManifest(manifest, { scrub });
+    expect(out).not.toContain('u003essword');
+    expect(yaml.load(out)).toEqual({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'x' },
+      data: { 'config.json': '{"db":{"password":"***"}}' },
+    });
+  });
+
+  it("hides a password with ' written by toYaml into a ConfigMap", () => {
+    // Verbatim `helm template` (v3.18) output.
+    const manifest = [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata:',
+      '  name: x',
+      'data:',
+      '  config.yaml: |',
+      '    db:',
+      "      password: 'it''s-#S3cret: x'",
+      '',
+    ].join('\n');
+    const scrub = createTextRedactor(
+      collectSecretValues({ database: { password: "it's-#S3cret: x" } }),
+      { keyValuePairs: false },
+    );
+    const out = redactManifest(manifest, { scrub });
+    expect(out).not.toContain('S3cret');
+    expect(yaml.load(out)).toEqual({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'x' },
+      data: { 'config.yaml': "db:\n  password: '***'\n" },
+    });
+  });
+});
+
 describe('collectSecretValues', () => {
   const values = {
     externalUrl: 'https://svc:UrlPassw0rd-1@api.example.com/v1',

@@ -495,9 +495,80 @@ function urlEncodedForms(secret: string): string[] {
   return out;
 }
 
+/** `text` as Go's `json.Marshal` (helm's `toJson`, `toPrettyJson`) writes it, without the quotes. */
+function goJsonForm(text: string): string {
+  return JSON.stringify(text)
+    .slice(1, -1)
+    .replace(
+      /[&<>\u2028\u2029]/g,
+      c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
+}
+
+/** YAML's short escapes, as go-yaml (helm's `toYaml`) writes them in a double-quoted scalar. */
+const YAML_ESCAPES: Record<number, string> = {
+  0x00: '0',
+  0x07: 'a',
+  0x08: 'b',
+  0x09: 't',
+  0x0a: 'n',
+  0x0b: 'v',
+  0x0c: 'f',
+  0x0d: 'r',
+  0x1b: 'e',
+  0x22: '"',
+  0x5c: '\\',
+  0x85: 'N',
+  0xa0: '_',
+  0x2028: 'L',
+  0x2029: 'P',
+};
+
+/** Characters go-yaml writes as they are in a double-quoted scalar (its `is_printable`, less breaks). */
+const YAML_PRINTABLE =
+  /[\x20-\x21\x23-\x5b\x5d-\x7e\u00a0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]/;
+
+/** `text` as go-yaml writes it in a double-quoted scalar, without the quotes (long lines unfolded). */
+function yamlDoubleQuotedForm(text: string): string {
+  let out = '';
+  for (const c of text) {
+    const code = c.codePointAt(0)!;
+    if (YAML_PRINTABLE.test(c)) out += c;
+    else if (YAML_ESCAPES[code]) out += `\\${YAML_ESCAPES[code]}`;
+    else {
+      let [letter, width] = ['U', 8];
+      if (code <= 0xff) [letter, width] = ['x', 2];
+      else if (code <= 0xffff) [letter, width] = ['u', 4];
+      out += `\\${letter}${code
+        .toString(16)
+        .toUpperCase()
+        .padStart(width, '0')}`;
+    }
+  }
+  return out;
+}
+
 /**
- * Returns a function that scrubs free text: the given secret strings (their JSON-escaped, base64
- * and URL-encoded forms too, and each without the blanks around it, as a chart's `trim` leaves
+ * The forms of `secret` a chart's serializers write: JSON (`JSON.stringify`, Go's `toJson`, which
+ * also escapes `&`, `<`, `>`, U+2028 and U+2029), each quoted once more (`| toJson | quote`, the
+ * JSON of a JSON string), and go-yaml's `toYaml` (single-quoted with `'` doubled, double-quoted).
+ */
+function serializedForms(secret: string): string[] {
+  const json = JSON.stringify(secret).slice(1, -1);
+  const goJson = goJsonForm(secret);
+  return [
+    json,
+    goJson,
+    JSON.stringify(json).slice(1, -1),
+    goJsonForm(goJson),
+    secret.replace(/'/g, "''"),
+    yamlDoubleQuotedForm(secret),
+  ];
+}
+
+/**
+ * Returns a function that scrubs free text: the given secret strings (their JSON-escaped and
+ * YAML-quoted forms as {@link serializedForms} gives them, their base64 and URL-encoded forms too, and each without the blanks around it, as a chart's `trim` leaves
  * it), and what the shared free-text rules find (`redactText` of
  * `@kubechart/plugin-audit-log-common`: URL credentials and secret parameters, `password=…`/`token: …`
  * style pairs, flags, bearer tokens, private keys; unless `keyValuePairs: false`, for text we wrote
@@ -519,9 +590,8 @@ export function createTextRedactor(
     for (const s of trimmed !== given ? [given, trimmed] : [given]) {
       if (s.length < 4) continue;
       needles.add(s);
-      // As a JSON or YAML double-quoted string writes it (`"line1\nline2"`).
-      const escaped = JSON.stringify(s).slice(1, -1);
-      if (escaped !== s) needles.add(escaped);
+      // As JSON or YAML writes it (`"line1\nline2"`, helm's `toJson`, `toYaml`).
+      for (const n of serializedForms(s)) if (n !== s) needles.add(n);
       for (const n of base64Needles(s)) needles.add(n);
       // As a URL writes it: a chart's `urlquery` (a password in a DSN), JavaScript's encoding.
       for (const n of urlEncodedForms(s)) if (n !== s) needles.add(n);

@@ -1,5 +1,6 @@
 import { objectIndex } from '../objectIndex';
 import { PolicyRule } from '../types';
+import { IMAGE_FROM_CONTROLLER } from '../podSpec';
 import { isTrue, parseImage, perContainer, perPod } from './util';
 
 /** Image and container security-context rules (Polaris: tagNotSpecified, runAsRootAllowed, …). */
@@ -11,6 +12,8 @@ export const workloadRules: PolicyRule[] = [
     fix: 'Set image.tag to a fixed version (e.g. "1.4.2") or pin a digest (image@sha256:…).',
     check: obj =>
       perContainer(obj, c => {
+        // Its controller supplies the image (an Argo Events sensor's container).
+        if (c?.[IMAGE_FROM_CONTROLLER]) return undefined;
         const image = String(c?.image ?? '');
         if (!image) return 'no image set';
         const { tag, digest } = parseImage(image);
@@ -29,6 +32,7 @@ export const workloadRules: PolicyRule[] = [
       ctx.trustedRegistries.length === 0
         ? undefined
         : perContainer(obj, c => {
+            if (c?.[IMAGE_FROM_CONTROLLER]) return undefined;
             const image = String(c?.image ?? '');
             const { registry, path } = parseImage(image);
             const full = `${registry}/${path}`;
@@ -50,7 +54,7 @@ export const workloadRules: PolicyRule[] = [
     fix: 'Set imagePullPolicy: Always, so every pod start checks the registry and its pull credentials instead of reusing an image cached on the node.',
     check: obj =>
       perContainer(obj, c =>
-        c?.imagePullPolicy === 'Always'
+        c?.imagePullPolicy === 'Always' || c?.[IMAGE_FROM_CONTROLLER]
           ? undefined
           : `imagePullPolicy is ${c?.imagePullPolicy ?? 'not set'}, not Always`,
       ),
