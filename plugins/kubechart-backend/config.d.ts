@@ -233,6 +233,11 @@ export interface Config {
       /** Run event streams (`GET /runs/:id/events?follow=true`) one caller may hold open at once; more get HTTP 429. Default 10. */
       followStreamsPerCaller?: number;
       /**
+       * How long one run event stream (`GET /runs/:id/events?follow=true`) stays open at most, in
+       * seconds; it then ends with a `{"type":"reconnect","after":<seq>}` line. At least 1. Default 900.
+       */
+      followStreamMaxSeconds?: number;
+      /**
        * Previews and policy checks (`POST /runs/preview`, `POST /policy/check`, and what the scaffolder's
        * dry runs and the MCP tools send there) one caller may have under way at once; more get HTTP 429.
        * They run `helm template` in the pool every run shares (`helm.maxConcurrent`). Default 2.

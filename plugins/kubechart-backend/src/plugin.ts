@@ -251,12 +251,10 @@ export const kubechartPlugin = createBackendPlugin({
                 'kubechart.health.metricsIntervalSeconds',
               ) ?? 60,
             ) * 1000,
-          onClusterHealthChange: h =>
-            publish(KUBECHART_CLUSTER_HEALTH_CHANNEL, {
-              type: 'cluster-health',
-              cluster: h.cluster,
-              status: h.status,
-            }),
+          // Heard by every signed-in user, also by one who may not read clusters
+          // (kubechart.clusters.read): names no cluster and no status; both are read through the API.
+          onClusterHealthChange: () =>
+            publish(KUBECHART_CLUSTER_HEALTH_CHANNEL, refetch),
         });
         metrics.observe({
           helmPool: () => helm.poolState(),
@@ -384,6 +382,14 @@ export const kubechartPlugin = createBackendPlugin({
           calls: 'the actions call the kubechart REST API',
           offers: 'the actions',
         });
+        // A followed run event stream ends after this long, and its client asks again (and is checked again).
+        const followStreamMaxSeconds =
+          config.getOptionalNumber('kubechart.limits.followStreamMaxSeconds') ??
+          900;
+        if (!(followStreamMaxSeconds >= 1))
+          throw new Error(
+            `kubechart.limits.followStreamMaxSeconds must be at least 1, got ${followStreamMaxSeconds}`,
+          );
         const actionRefusals = new ActionRefusalAuditor({
           pluginId: 'kubechart',
           httpAuth,
@@ -408,6 +414,7 @@ export const kubechartPlugin = createBackendPlugin({
             settings,
             onBehalfOfServices: readOnBehalfOfServices(config),
             relayingPlugins,
+            followMaxMs: followStreamMaxSeconds * 1000,
             onRunChanged,
             metrics,
             lifecycle,

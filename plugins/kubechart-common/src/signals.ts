@@ -22,8 +22,9 @@ export const entityRunsSignalChannel = (entityRef: string) =>
   `kubechart:runs:${entityRef}`;
 
 /**
- * Signal channel on which cluster health changes are published.
- * Message: {@link ClusterHealthSignal}.
+ * Signal channel on which a change of some cluster's health status is told, to every signed-in user
+ * (also to one who may not read clusters). Message: {@link RefetchSignal}: it names no cluster and no
+ * status; the health is read through the API, which checks who may read it.
  * @public
  */
 export const KUBECHART_CLUSTER_HEALTH_CHANNEL = 'kubechart:cluster-health';
@@ -91,7 +92,12 @@ export type RunSignal = {
   status: string;
 };
 
-/** @public */
+/**
+ * @public
+ * @deprecated No channel carries it any more: `kubechart:cluster-health` carries a
+ * {@link RefetchSignal}, as cluster names and statuses told to every signed-in user told them to
+ * users whose policy denies `kubechart.clusters.read`.
+ */
 export type ClusterHealthSignal = {
   type: 'cluster-health';
   cluster: string;

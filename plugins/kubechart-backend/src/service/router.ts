@@ -43,7 +43,10 @@ import {
   MAX_POLICY_OBJECTS,
   parseManifestsInTurns,
 } from '@kubechart/plugin-kubechart-node';
-import { RefusalWindow } from '@kubechart/plugin-audit-log-common';
+import {
+  RefusalWindow,
+  entityRefKey,
+} from '@kubechart/plugin-audit-log-common';
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
 import { DriftStore } from '../database/DriftStore';
@@ -148,6 +151,11 @@ export type RouterOptions = {
   relayingPlugins?: string[];
   /** How often a followed event stream polls the database (ms). */
   followPollMs?: number;
+  /**
+   * How long a followed event stream stays open at most (ms; `kubechart.limits.followStreamMaxSeconds`,
+   * default 15 minutes); it then ends with a `reconnect` line, and the client asks again.
+   */
+  followMaxMs?: number;
   onRunChanged?: (run: Run) => void;
   /** Operations metrics of recorded runs (engine runs report through the engine). */
   metrics?: RunMetrics;
@@ -160,6 +168,14 @@ export type RouterOptions = {
 };
 
 const TERMINAL = new Set(['succeeded', 'failed']);
+
+/** How long a followed event stream stays open at most, unless `followMaxMs` says otherwise. */
+const FOLLOW_MAX_MS = 15 * 60_000;
+/**
+ * How often a followed event stream that has nothing new to send checks again that its caller may
+ * read the run (it checks before it sends anything new in any case).
+ */
+const FOLLOW_IDLE_RECHECK_MS = 30_000;
 
 /** Largest JSON body of a route that carries manifests, values or a run's log (`takesLargeBody`). */
 const LARGE_BODY_BYTES = REQUEST_BODY_LIMITS.maxBytes;
@@ -302,7 +318,10 @@ export async function createRouter(
    * as any item is, and under a conditional decision only while that entity has the owner the
    * tenant's last run recorded for it (`Run.entityOwner`: the owner it had when the tenant was made
    * or last changed). So a tenant's history and health stay with the owner they were made for, as a
-   * run's do: whoever registers the entity ref again reads none of it.
+   * run's do: whoever registers the entity ref again reads none of it. Where the last run does not
+   * tell that owner (it named no entity or another one, e.g. an update that kept the tenant's
+   * entityRef without naming it, or recorded no owner), only while the entity is owned by the
+   * tenant's own `owner` (fail closed: whoever owns the entity then is of the tenant's owner).
    */
   const readableTenants = async (
     scope: ReadScope,
@@ -316,12 +335,22 @@ export async function createRouter(
         const last = tenant.lastRunId
           ? await store.getRun(tenant.lastRunId)
           : undefined;
+        const recorded =
+          last?.entityOwner !== undefined &&
+          !!last.entityRef &&
+          !!tenant.entityRef &&
+          (entityRefKey(last.entityRef) ?? last.entityRef) ===
+            (entityRefKey(tenant.entityRef) ?? tenant.entityRef);
+        // Else the tenant's own owner; a tenant no run wrote (seeded) is decided on its entity alone.
+        let entityOwner = last?.entityOwner;
+        if (!recorded)
+          entityOwner = tenant.lastRunId
+            ? (tenant.owner && entityRefKey(tenant.owner)) || ''
+            : undefined;
         return {
           tenant,
           entityRef: tenant.entityRef,
-          ...(last?.entityOwner !== undefined
-            ? { entityOwner: last.entityOwner }
-            : {}),
+          ...(entityOwner !== undefined ? { entityOwner } : {}),
         };
       }),
     );
@@ -1229,6 +1258,12 @@ export async function createRouter(
   }
 
   router.get('/runs/:id/events', async (req, res) => {
+    // Listened for before anything is awaited: a client that leaves during the checks below takes
+    // no stream slot and starts no poll loop.
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    const left = () =>
+      gone.signal.aborted || res.destroyed || !!req.socket?.destroyed;
     const q = parse(eventsQuery, req.query, 'query');
     const run = await readableRun(req, req.params.id);
     let after = q.after ?? 0;
@@ -1303,6 +1338,7 @@ export async function createRouter(
       undefined,
       onBehalfOfServices,
     );
+    if (left()) return;
     const open = following.get(caller) ?? 0;
     if (open >= settings.followStreamsPerCaller) {
       throw new TooManyRequestsError(
@@ -1310,74 +1346,130 @@ export async function createRouter(
       );
     }
     following.set(caller, open + 1);
-    res.on('close', () => {
+    // Given back once: as the client leaves (it may open another at once), or as the stream ends
+    // however it does (the run ended, read access withdrawn, the lifetime up, an error).
+    let holds = true;
+    const release = () => {
+      if (!holds) return;
+      holds = false;
       const n = (following.get(caller) ?? 1) - 1;
       if (n > 0) following.set(caller, n);
       else following.delete(caller);
-    });
-    // Live stream: NDJSON by default, Server-Sent Events when asked for.
-    const sse = (req.headers.accept ?? '').includes('text/event-stream');
-    res.status(200);
-    res.setHeader(
-      'Content-Type',
-      sse ? 'text/event-stream' : 'application/x-ndjson',
+    };
+    res.on('close', release);
+    // A stream lives a bounded time (the client asks again, and is checked again, when it is up).
+    const expired = new AbortController();
+    const lifetime = setTimeout(
+      () => expired.abort(),
+      options.followMaxMs ?? FOLLOW_MAX_MS,
     );
-    res.setHeader('Cache-Control', 'no-cache');
-    res.setHeader('X-Accel-Buffering', 'no');
-    res.flushHeaders();
-    /** Writes one serialised message; false when the socket wants to drain first. */
-    const writeJson = (json: string) =>
-      res.write(sse ? `data: ${json}\n\n` : `${json}\n`);
-    const write = (obj: unknown) => writeJson(JSON.stringify(obj));
-    let closed = false;
-    req.on('close', () => {
-      closed = true;
-    });
-    res.on('close', () => {
-      closed = true;
-    });
-    /** Resolves once the socket took what was written, or the client went away. */
-    const drained = () =>
-      new Promise<void>(resolve => {
-        if (res.destroyed || res.writableEnded) {
-          resolve();
-          return;
-        }
-        const done = () => {
-          res.off('drain', done);
-          res.off('close', done);
-          resolve();
-        };
-        res.on('drain', done);
-        res.on('close', done);
-      });
-    const poll = options.followPollMs ?? 500;
-    while (!closed) {
-      const current = await store.getRun(run.id);
-      // The backlog goes out a page at a time, each taken by the socket before the next is read,
-      // so a run of many large events neither holds the event loop nor piles up in memory.
-      for (let more = true; more && !closed; ) {
-        const page = await readPage(after);
-        let ready = true;
-        for (let i = 0; i < page.items.length; i++) {
-          ready = writeJson(`{"type":"event","event":${page.json[i]}}`);
-          after = page.items[i].seq;
-        }
-        more = page.more;
-        if (!ready && !closed) await drained();
-      }
-      if (closed) break;
-      if (!current || TERMINAL.has(current.status)) {
-        write({
-          type: 'end',
-          status: current?.status,
-          failureReason: current?.failureReason,
+    try {
+      // Live stream: NDJSON by default, Server-Sent Events when asked for.
+      const sse = (req.headers.accept ?? '').includes('text/event-stream');
+      res.status(200);
+      res.setHeader(
+        'Content-Type',
+        sse ? 'text/event-stream' : 'application/x-ndjson',
+      );
+      res.setHeader('Cache-Control', 'no-cache');
+      res.setHeader('X-Accel-Buffering', 'no');
+      res.flushHeaders();
+      /** Writes one serialised message; false when the socket wants to drain first. */
+      const writeJson = (json: string) =>
+        res.write(sse ? `data: ${json}\n\n` : `${json}\n`);
+      const write = (obj: unknown) => writeJson(JSON.stringify(obj));
+      const stopped = () => gone.signal.aborted || expired.signal.aborted;
+      /** Resolves once the socket took what was written, the client went away, or the lifetime is up. */
+      const drained = () =>
+        new Promise<void>(resolve => {
+          if (res.destroyed || res.writableEnded || stopped()) {
+            resolve();
+            return;
+          }
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            expired.signal.removeEventListener('abort', done);
+            resolve();
+          };
+          res.on('drain', done);
+          res.on('close', done);
+          expired.signal.addEventListener('abort', done);
         });
-        break;
+      /**
+       * Undefined while the caller may still read the run, as a read of it decides (the run's entity
+       * may have changed hands, the caller may have left its owners); else the stream's last line.
+       */
+      const refusal = async () => {
+        try {
+          await readableRun(req, run.id);
+          return undefined;
+        } catch (e) {
+          if (e instanceof NotFoundError || e instanceof NotAllowedError)
+            return { type: 'end', reason: 'forbidden' };
+          // Not known (the catalog or the permission backend failing): the client asks again, and its
+          // new request is answered with the reason.
+          options.logger.warn(
+            `Event stream of run ${run.id} ended: read access could not be checked again: ${e}`,
+          );
+          return { type: 'reconnect', after };
+        }
+      };
+      const poll = options.followPollMs ?? 500;
+      /** The line the stream ends with, when it ends for a reason of its own. */
+      let last: unknown;
+      let checkedAt = Date.now();
+      for (let first = true; !stopped(); first = false) {
+        const current = await store.getRun(run.id);
+        let page = await readPage(after);
+        const ended = !current || TERMINAL.has(current.status);
+        // Read access is checked again before anything new goes out, and now and then on a quiet stream.
+        if (
+          !first &&
+          (page.items.length > 0 ||
+            ended ||
+            Date.now() - checkedAt >= FOLLOW_IDLE_RECHECK_MS)
+        ) {
+          last = await refusal();
+          if (last) break;
+          checkedAt = Date.now();
+        }
+        // The backlog goes out a page at a time, each taken by the socket before the next is read,
+        // so a run of many large events neither holds the event loop nor piles up in memory.
+        for (;;) {
+          let ready = true;
+          for (let i = 0; i < page.items.length; i++) {
+            ready = writeJson(`{"type":"event","event":${page.json[i]}}`);
+            after = page.items[i].seq;
+          }
+          if (!ready && !stopped()) await drained();
+          if (!page.more || stopped()) break;
+          page = await readPage(after);
+        }
+        if (stopped()) break;
+        if (ended) {
+          last = {
+            type: 'end',
+            status: current?.status,
+            failureReason: current?.failureReason,
+          };
+          break;
+        }
+        await new Promise(r => setTimeout(r, poll));
       }
-      await new Promise(r => setTimeout(r, poll));
+      if (!gone.signal.aborted) {
+        if (!last && res.writableNeedDrain) {
+          // Its lifetime is up and the client reads nothing: not waited for.
+          res.destroy();
+        } else {
+          write(last ?? { type: 'reconnect', after });
+          res.end();
+        }
+      }
+    } finally {
+      clearTimeout(lifetime);
+      release();
     }
-    res.end();
   });
 
   router.get('/runs/:id/diff/:other', async (req, res) => {

@@ -4,8 +4,8 @@ import { useSignal } from '@backstage/plugin-signals-react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import {
   ClusterHealth,
-  ClusterHealthSignal,
   KUBECHART_CLUSTER_HEALTH_CHANNEL,
+  RefetchSignal,
 } from '@kubechart/plugin-kubechart-common';
 import { kubechartApiRef } from '../api';
 import { withTimeout } from '../lib/withTimeout';
@@ -26,11 +26,12 @@ export type ClusterHealthResult = { cluster: string; lastSeenAt?: string } & (
 /**
  * Health of the named clusters, or of every configured cluster when `clusters` is empty.
  * A cluster that cannot be read yields an `error` entry instead of failing the whole list.
- * Live through `kubechart:cluster-health`; refreshed every 60 s with signals, 30 s without.
+ * Live through `kubechart:cluster-health` (which names no cluster: each signal reads the clusters
+ * shown again); refreshed every 60 s with signals, 30 s without.
  */
 export function useClusterHealth(clusters: string[]) {
   const api = useApi(kubechartApiRef);
-  const { lastSignal, isSignalsAvailable } = useSignal<ClusterHealthSignal>(
+  const { lastSignal, isSignalsAvailable } = useSignal<RefetchSignal>(
     KUBECHART_CLUSTER_HEALTH_CHANNEL,
   );
   const key = clusters.join(',');
@@ -66,10 +67,7 @@ export function useClusterHealth(clusters: string[]) {
 
   const { retry } = state;
   useEffect(() => {
-    if (
-      lastSignal &&
-      (!clusters.length || clusters.includes(lastSignal.cluster))
-    ) {
+    if (lastSignal) {
       retry();
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps

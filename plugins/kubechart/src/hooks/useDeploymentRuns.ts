@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { useApi } from '@backstage/core-plugin-api';
 import { useSignal } from '@backstage/plugin-signals-react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
@@ -45,7 +45,7 @@ function timeRange(filters: RunFilters): { from?: string; to?: string } {
 /**
  * One page of an entity's runs, newest first. Reloads when a run of the entity changes (a signal on
  * `kubechart:runs:<entityRef>`, which says nothing else), keeping the current rows on screen while
- * it does.
+ * it does. Signals that come while a reload is under way are read by one more reload after it.
  */
 export function useDeploymentRuns(options: {
   entityRef: string;
@@ -84,14 +84,23 @@ export function useDeploymentRuns(options: {
     ],
   );
 
-  const { retry } = state;
+  const { retry, loading } = state;
+  // A run changed while a reload was under way (`retry` does nothing then): read once more after it,
+  // as what it read may be from before the change.
+  const again = useRef(false);
   useEffect(() => {
-    if (lastSignal) {
-      retry();
-    }
+    if (!lastSignal) return;
+    if (loading) again.current = true;
+    else retry();
     // Only a new signal should trigger a reload.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [lastSignal]);
+  useEffect(() => {
+    if (!loading && again.current) {
+      again.current = false;
+      retry();
+    }
+  }, [loading, retry]);
 
   return state;
 }

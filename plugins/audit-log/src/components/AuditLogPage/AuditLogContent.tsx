@@ -20,7 +20,7 @@ import FormControlLabel from '@material-ui/core/FormControlLabel';
 import Grid from '@material-ui/core/Grid';
 import Switch from '@material-ui/core/Switch';
 import Tooltip from '@material-ui/core/Tooltip';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { auditLogApiRef } from '../../api';
 import { useAuditEvents, useVerify } from '../../hooks';
 import { auditLogTranslationRef } from '../../translation';
@@ -76,15 +76,24 @@ export function AuditLogContent() {
     [],
   );
 
-  // Live tail: reload the newest page whenever the backend announces events.
-  const { retry, page } = events;
+  // Live tail: reload the newest page whenever the backend announces events. Events announced while
+  // a reload is under way (`retry` does nothing then) are read by one more reload after it.
+  const { retry, page, loading } = events;
+  const again = useRef(false);
   useEffect(() => {
     if (liveTail && lastSignal && page === 1) {
-      retry();
+      if (loading) again.current = true;
+      else retry();
     }
     // only react to new signals
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [lastSignal]);
+  useEffect(() => {
+    if (!loading && again.current) {
+      again.current = false;
+      if (liveTail && page === 1) retry();
+    }
+  }, [loading, retry, liveTail, page]);
 
   const exportAs = async (format: AuditExportFormat) => {
     setExporting(format);

@@ -201,11 +201,7 @@ describe('ClusterHealthCard', () => {
       await screen.findByTestId('kubechart-cluster-dev'),
     ).toHaveTextContent('Nodes ready: 2/3');
     act(() =>
-      signals.publish(KUBECHART_CLUSTER_HEALTH_CHANNEL, {
-        type: 'cluster-health',
-        cluster: 'dev',
-        status: 'error',
-      }),
+      signals.publish(KUBECHART_CLUSTER_HEALTH_CHANNEL, { type: 'refetch' }),
     );
     await waitFor(() =>
       expect(screen.getByTestId('kubechart-cluster-dev')).toHaveTextContent(
