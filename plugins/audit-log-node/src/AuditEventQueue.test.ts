@@ -316,6 +316,69 @@ describe('AuditEventQueue', () => {
     await queue.close();
   });
 
+  it('records each new loss outside the database at its first drop, while the database is slow too', async () => {
+    jest.useFakeTimers();
+    try {
+      const queue = new AuditEventQueue({
+        logger,
+        maxSize: 3,
+        flushIntervalMs: 10,
+        maxEnqueueWaitMs: 10,
+      });
+      const records: Array<{ id: string; dropped: number; at: number }> = [];
+      queue.recordLossesWith((loss, { id }) =>
+        records.push({ id, dropped: loss.dropped, at: Date.now() }),
+      );
+      let release: () => void = () => {};
+      queue.attachSink(
+        () =>
+          new Promise<void>(resolve => {
+            release = resolve;
+          }),
+      );
+      let n = 0;
+      /** Fills the queue while a write hangs: the last event is dropped; when. */
+      const overflow = async () => {
+        await queue.enqueue(event(n++));
+        await jest.advanceTimersByTimeAsync(20); // its write starts and hangs
+        await queue.enqueue(event(n++));
+        await queue.enqueue(event(n++));
+        // full: dropped after 10 ms
+        const droppedAt = queue.enqueue(event(n++)).then(() => Date.now());
+        await jest.advanceTimersByTimeAsync(20);
+        return droppedAt;
+      };
+      /** How long after each drop its loss was recorded, as seen 10 ms after it (`none`: not yet). */
+      const lags: Array<number | 'none'> = [];
+      const lagOf = (droppedAt: number) => {
+        const record = records[lags.length];
+        lags.push(record ? Math.max(0, record.at - droppedAt) : 'none');
+      };
+      // overflow after overflow, each while a write takes 3 s (each loss is new: the gap record
+      // of the one before was stored)
+      for (let cycle = 0; cycle < 12; cycle++) {
+        lagOf(await overflow());
+        await jest.advanceTimersByTimeAsync(3000);
+        release(); // the slow write answers
+        await jest.advanceTimersByTimeAsync(50);
+        release(); // and the next (the gap record and the rest)
+        await jest.advanceTimersByTimeAsync(50);
+      }
+      // the last: its write hangs, and the backend is killed 20 s later
+      lagOf(await overflow());
+      await jest.advanceTimersByTimeAsync(20_000);
+      expect(queue.stats()).toMatchObject({ dropped: 13, unrecordedDrops: 1 });
+      // each loss recorded by the time its drop was answered: what is only in memory when the
+      // backend is killed has its line outside the database
+      expect(lags).toEqual(Array(13).fill(0));
+      expect(records).toHaveLength(13);
+      expect(new Set(records.map(r => r.id)).size).toBe(13);
+      expect(records.every(r => r.dropped === 1)).toBe(true);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('goes on under the id of a stored gap record with the drops its loss record counted during the write', async () => {
     const queue = new AuditEventQueue({
       logger,
@@ -374,6 +437,51 @@ describe('AuditEventQueue', () => {
     // nothing more to record: the loss record of the id has the counts
     expect(records).toHaveLength(2);
     await queue.close();
+  });
+
+  it('records a new loss that comes less than a second after the last record a second after it', async () => {
+    jest.useFakeTimers();
+    try {
+      const queue = new AuditEventQueue({ logger, maxSize: 1 });
+      const records: Array<{ id: string; dropped: number; at: number }> = [];
+      queue.recordLossesWith((loss, { id }) =>
+        records.push({ id, dropped: loss.dropped, at: Date.now() }),
+      );
+      await queue.enqueue(event(1));
+      await queue.enqueue(event(2)); // dropped, recorded at once
+      const firstAt = Date.now();
+      let down = false;
+      const stored: AuditEventInput[] = [];
+      queue.attachSink(async batch => {
+        if (down) throw new Error('connection refused');
+        stored.push(...batch);
+      });
+      await jest.advanceTimersByTimeAsync(100);
+      expect(stored.map(e => e.eventId)).toEqual([AUDIT_GAP_EVENT_ID, 'e-1']);
+      // the database goes down right after; a new loss soon after the last record
+      down = true;
+      await queue.enqueue(event(3));
+      // full: dropped after maxEnqueueWaitMs
+      const dropped = queue.enqueue(event(4));
+      await jest.advanceTimersByTimeAsync(150);
+      await dropped;
+      expect(queue.stats()).toMatchObject({ unrecordedDrops: 1 });
+      expect(records).toHaveLength(1);
+      const soonAt = Date.now();
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(records.slice(1)).toEqual([
+        {
+          id: expect.not.stringMatching(records[0].id),
+          dropped: 1,
+          at: firstAt + 1000,
+        },
+      ]);
+      expect(soonAt - firstAt).toBeLessThan(1000);
+      down = false;
+      await jest.advanceTimersByTimeAsync(2000);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('records at a graceful stop the loss whose record the throttle held back', async () => {

@@ -103,14 +103,14 @@ const HELD_RECORD_DELAY_MS = 1000;
 const LATE_LOSS_DELAY_MS = 1000;
 
 /**
- * A pending loss is recorded outside the database at its first drop, then again as it grows:
- * at most once a second when its count has doubled since, else once a minute, so that a flood
- * of drops during a long outage writes a few lines, not one per drop. A new loss (the previous
- * one's gap record was stored) is recorded at once when none was for a minute; otherwise only
- * if it is still pending after a delay that starts at a second and doubles with each such
- * record, up to a minute: a queue that overflows batch after batch, each batch with a gap
- * record in front, writes a line a minute at most, not one per batch (the file's end, which
- * verify reads for the head anchor, stays anchors and a few loss lines).
+ * A pending loss is recorded outside the database at its first drop, at once (synchronously: a
+ * backend killed right after leaves its line), then again as it grows: at most once a second
+ * when its count has doubled since, else once a minute, so that a flood of drops during a long
+ * outage writes a few lines, not one per drop. A new loss (the previous one's gap record was
+ * stored) is recorded at its first drop too when the last record is a second old or more, else
+ * a second after the last record: a queue that overflows batch after batch writes a short line a
+ * second at most, so what verify reads of the file's end still reaches the last head anchor, and
+ * a drop is only in memory for a second at most.
  */
 const LOSS_RECORD_MIN_INTERVAL_MS = 1000;
 const LOSS_RECORD_MAX_INTERVAL_MS = 60000;
@@ -271,8 +271,6 @@ export class AuditEventQueue {
   #lossRecorded: { id: string; dropped: number; at: number } | undefined;
   #lossRecordTimer: ReturnType<typeof setTimeout> | undefined;
   #lossRecordDue = 0;
-  /** How long after the last record a new loss is recorded (see {@link LOSS_RECORD_MIN_INTERVAL_MS}). */
-  #newLossDelay = LOSS_RECORD_MIN_INTERVAL_MS;
   /**
    * The count of the last record outside the database of each pending loss, until its gap
    * record is stored.
@@ -757,10 +755,10 @@ export class AuditEventQueue {
   }
 
   /**
-   * Records the pending loss outside the database: at once when nothing was for a minute; a new
-   * loss after the delay of new losses (if its gap record is not stored by then); one that grew
-   * after {@link LOSS_RECORD_MIN_INTERVAL_MS} if its count doubled,
-   * {@link LOSS_RECORD_MAX_INTERVAL_MS} otherwise.
+   * Records the pending loss outside the database: a new loss at once when the last record is
+   * {@link LOSS_RECORD_MIN_INTERVAL_MS} old, else when it is; one that grew after
+   * {@link LOSS_RECORD_MIN_INTERVAL_MS} if its count doubled, {@link LOSS_RECORD_MAX_INTERVAL_MS}
+   * otherwise (at once when nothing was recorded for that long).
    */
   #recordPendingLossSoon() {
     if (!this.#recordLoss || this.#stopping) {
@@ -774,21 +772,21 @@ export class AuditEventQueue {
     if (last?.id === loss.id && loss.info.dropped <= last.dropped) {
       return;
     }
-    if (!last || Date.now() - last.at >= LOSS_RECORD_MAX_INTERVAL_MS) {
+    const since = last ? Date.now() - last.at : Infinity;
+    if (
+      since >= LOSS_RECORD_MAX_INTERVAL_MS ||
+      (last?.id !== loss.id && since >= LOSS_RECORD_MIN_INTERVAL_MS)
+    ) {
       this.#recordPendingLoss();
       return;
     }
-    let due: number;
-    if (last.id !== loss.id) {
-      // another loss soon after the last record: the queue overflows batch after batch
-      due = last.at + this.#newLossDelay;
-    } else {
-      due =
-        last.at +
-        (loss.info.dropped >= 2 * last.dropped
-          ? LOSS_RECORD_MIN_INTERVAL_MS
-          : LOSS_RECORD_MAX_INTERVAL_MS);
-    }
+    // `last` is set: a new loss a second after the last record, one that doubled a second after
+    // its last, one that grew less a minute after
+    const due =
+      last!.at +
+      (last!.id !== loss.id || loss.info.dropped >= 2 * last!.dropped
+        ? LOSS_RECORD_MIN_INTERVAL_MS
+        : LOSS_RECORD_MAX_INTERVAL_MS);
     if (this.#lossRecordTimer && this.#lossRecordDue <= due) {
       return;
     }
@@ -813,13 +811,6 @@ export class AuditEventQueue {
       return; // recorded with these counts already
     }
     const now = Date.now();
-    if (last && last.id !== loss.id) {
-      // the delay of the next new loss: doubled within a flood, back to a second after a quiet minute
-      this.#newLossDelay =
-        now - last.at >= LOSS_RECORD_MAX_INTERVAL_MS
-          ? LOSS_RECORD_MIN_INTERVAL_MS
-          : Math.min(LOSS_RECORD_MAX_INTERVAL_MS, this.#newLossDelay * 2);
-    }
     this.#lossRecorded = { id: loss.id, dropped: loss.info.dropped, at: now };
     this.#recordedLosses.set(loss.id, loss.info.dropped);
     try {

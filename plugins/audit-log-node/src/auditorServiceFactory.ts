@@ -21,7 +21,7 @@ import {
 } from '@kubechart/plugin-audit-log-common';
 import { AuditEventQueue } from './AuditEventQueue';
 import { auditLogQueueServiceRef } from './queueServiceRef';
-import { hasOwnKeys, redactSecrets } from './redact';
+import { hasOwnKeys, redactedCopy } from './redact';
 import { readMinimumSeverities } from './severity';
 import { extractTarget } from './target';
 
@@ -200,8 +200,9 @@ export class AuditLogAuditorService implements AuditorService {
     let actor: string | undefined;
     try {
       actor = await this.#getActor(options.request, options.credentials);
-      // Redacted (and bounded) once; the outcome events reuse the copy.
-      meta = options.meta ? redactSecrets(options.meta) : {};
+      // Redacted (and bounded) once; the outcome events reuse the copy. A copy the store takes
+      // as it is (read-only), without running the rules on it again.
+      meta = redactedCopy(options.meta ?? {});
       const initiated = this.#record(options, actor, 'initiated', meta);
       if (
         !options.changesNothing &&
@@ -235,8 +236,9 @@ export class AuditLogAuditorService implements AuditorService {
       ended();
       throw error;
     }
+    // the outcome's metadata over the event's, bounded with it as one
     const withOutcome = (extra: JsonObject | undefined) =>
-      extra ? { ...meta, ...redactSecrets(extra) } : meta;
+      extra ? redactedCopy(extra, meta) : meta;
     return {
       success: async params => {
         try {

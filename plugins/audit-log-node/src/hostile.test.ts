@@ -1,4 +1,5 @@
 import {
+  AuditorService,
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
@@ -54,6 +55,16 @@ const hostileBodies: Record<string, () => JsonObject> = {
   },
   'many medium strings': () => ({
     list: Array.from({ length: 600 }, () => 's'.repeat(8 * 1024)),
+  }),
+  // what a scaffolder dry-run puts in its outcome (`parameters` of the template in the request
+  // body): 5000 keys of 256 characters of free text that is slow to redact (1.3 MB)
+  '5000 long keys of free text': () => ({
+    parameters: Object.fromEntries(
+      Array.from({ length: 5000 }, (_, i) => [
+        `${i}${'a: --token '.repeat(30)}`.slice(0, 256),
+        1,
+      ]),
+    ),
   }),
 };
 
@@ -126,16 +137,16 @@ async function workOn<T>(
 /**
  * Checks that a redaction stayed within {@link META_LIMITS}, whatever the body: each value the walk
  * may visit read at most twice (a list's `length` and its item), at most two texts through the
- * free-text rules for each (its key and its value), no more than the string budget and each
- * visited key cut to its limit, and at most the key text budget matched. A walk or a scan past a
- * limit reads the whole hostile body: hundreds of thousands of values or millions of characters.
+ * free-text rules for each (its key and its value), no more characters through them than the
+ * string budget, keys and values together, and at most the key text budget matched. A walk or a
+ * scan past a limit reads the whole hostile body: hundreds of thousands of values or millions of
+ * characters.
  */
 function expectBounded(work: Awaited<ReturnType<typeof workOn>>) {
   expect(work.valueReads).toBeLessThanOrEqual(2 * META_LIMITS.maxNodes + 10);
   expect(work.redactedTexts).toBeLessThanOrEqual(2 * META_LIMITS.maxNodes + 10);
   expect(work.redactedChars).toBeLessThanOrEqual(
-    META_LIMITS.maxTotalStringLength +
-      META_LIMITS.maxNodes * META_LIMITS.maxKeyLength,
+    META_LIMITS.maxTotalStringLength,
   );
   expect(work.matchedKeys).toBeLessThanOrEqual(META_LIMITS.maxNodes + 10);
   expect(work.matchedKeyChars).toBeLessThanOrEqual(
@@ -182,9 +193,42 @@ describe('hostile audit event metadata', () => {
     ]);
   });
 
+  it('shows no key past the string budget, and hides the secrets in the keys it shows', () => {
+    const repositories = Object.fromEntries(
+      Array.from({ length: 400 }, (_, i) => [
+        `${i} https://app:s3cr3t-${i}@charts.example.com/${'x'.repeat(200)}`,
+        'ok',
+      ]),
+    );
+    const meta = {
+      repositories,
+      [`${'y'.repeat(300)}password`]: 'hunter2',
+    };
+    const out = redactSecrets(meta);
+    const text = JSON.stringify(out);
+    expect(text).not.toContain('s3cr3t');
+    expect(text).not.toContain('hunter2');
+    const placeholder = /^\[member \d+: name not shown\]$/;
+    const keys = Object.keys(out.repositories as JsonObject);
+    const shown = keys.filter(key => !placeholder.test(key));
+    // the keys past the budget are placeholders; those before it went through the rules
+    expect(keys).toHaveLength(400);
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown.length).toBeLessThan(400);
+    expect(shown.join('').length).toBeLessThanOrEqual(
+      META_LIMITS.maxTotalStringLength,
+    );
+    // a secret-named key past the budget: its name is not shown, its value still hidden
+    const last = Object.entries(out).find(([key]) => key !== 'repositories');
+    expect(last).toEqual([expect.stringMatching(placeholder), REDACTED]);
+    // the store bounds what the auditor bounded again: it comes out unchanged
+    expect(redactSecrets(out)).toEqual(out);
+  });
+
   it('the auditor records each hostile body reading no more of it than the metadata limits allow', async () => {
     const stored: AuditEventInput[] = [];
     let audit: (meta: JsonObject) => Promise<void> = async () => {};
+    let auditorOf!: AuditorService;
     const testPlugin = createBackendPlugin({
       pluginId: 'demo',
       register(env) {
@@ -194,6 +238,7 @@ describe('hostile audit event metadata', () => {
             queue: auditLogQueueServiceRef,
           },
           async init({ auditor, queue }) {
+            auditorOf = auditor;
             queue.attachSink(async batch => {
               stored.push(...batch);
             });
@@ -223,6 +268,19 @@ describe('hostile audit event metadata', () => {
         expectBounded(await workOn(hostileBodies[name](), record));
       }
       expect(stored).toHaveLength(Object.keys(hostileBodies).length * 2);
+      stored.length = 0;
+      // in the outcome (as the scaffolder's dry-run sends its template's parameters): the event
+      // and its outcome are redacted within one string budget
+      const withOutcome = async (meta: JsonObject) => {
+        const event = await auditorOf.createEvent({
+          eventId: 'task',
+          meta: { actionType: 'dry-run' },
+        });
+        await event.success({ meta });
+      };
+      for (const name of Object.keys(hostileBodies)) {
+        expectBounded(await workOn(hostileBodies[name](), withOutcome));
+      }
       for (const event of stored) {
         expect(JSON.stringify(event.meta).length).toBeLessThan(
           META_LIMITS.maxTotalStringLength + 200 * 1024,

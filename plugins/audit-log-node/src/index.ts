@@ -25,6 +25,7 @@ export {
 } from './auditorServiceFactory';
 export {
   redactSecrets,
+  isRedactedCopy,
   REDACTED,
   SECRET_KEY_PATTERN,
   META_LIMITS,

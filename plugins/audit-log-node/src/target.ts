@@ -7,13 +7,19 @@ function str(value: unknown): string | undefined {
 
 /**
  * Derives the target of an audit event from the conventional meta keys that
- * Backstage plugins and the KubeChart plugins use.
+ * Backstage plugins and the KubeChart plugins use. The `templateRef` of a
+ * scaffolder dry-run (`actionType: 'dry-run'`) is not its target: the
+ * template comes in the request body, named as its caller chose, so the event
+ * is not attributed to the catalog entity of that name (the ref stays in
+ * `meta`).
  * @public
  */
 export function extractTarget(meta: JsonObject | undefined): AuditEventTarget {
   if (!meta) {
     return {};
   }
+  const templateRef =
+    meta.actionType === 'dry-run' ? undefined : str(meta.templateRef);
   // KubeChart and others nest the target: `{ target: { cluster, namespace } }`
   const nested =
     meta.target &&
@@ -26,7 +32,7 @@ export function extractTarget(meta: JsonObject | undefined): AuditEventTarget {
       str(meta.entityRef) ??
       str(meta.targetEntityRef) ??
       str(nested.entityRef) ??
-      str(meta.templateRef) ??
+      templateRef ??
       str(meta.entity),
     cluster: str(meta.cluster) ?? str(meta.clusterName) ?? str(nested.cluster),
     namespace: str(meta.namespace) ?? str(nested.namespace),

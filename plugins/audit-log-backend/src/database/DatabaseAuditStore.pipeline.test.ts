@@ -138,10 +138,15 @@ describe.each(databases.eachSupportedId())(
         string,
         unknown
       >;
-      // the values that fit are kept as given; the note says how many were left out
+      // the values that fit are kept as given, under their keys (a placeholder for each key
+      // past the string budget: 1000 keys of 200 characters are over it); the note says how
+      // many were left out
       expect(Object.keys(kept).length).toBeGreaterThan(0);
       for (const [key, value] of Object.entries(kept)) {
-        expect([key in manyLongKeys, value]).toEqual([true, 1]);
+        expect([
+          key in manyLongKeys || /^\[member \d+: name not shown\]$/.test(key),
+          value,
+        ]).toEqual([true, 1]);
       }
       expect(note).toMatch(
         new RegExp(

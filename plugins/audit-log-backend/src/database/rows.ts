@@ -9,6 +9,7 @@ import {
   canonicalJson,
 } from '@kubechart/plugin-audit-log-common';
 import {
+  isRedactedCopy,
   redactSecrets,
   redactText,
   redactUrl,
@@ -285,6 +286,21 @@ function metaWithin(
     : canonicalJson({ '…truncated': note, ...owner });
 }
 
+/**
+ * `meta` bounded and redacted (see `redactSecrets`), the owner the audit log recorded in it
+ * apart: it is added once the rest is bounded (and redacted on its own), so that metadata which
+ * takes the whole string budget of an event leaves it as it was recorded, not cut or unnamed.
+ */
+function redactedMeta(meta: Meta): Meta {
+  if (!Object.prototype.hasOwnProperty.call(meta, ENTITY_OWNER_META_KEY)) {
+    return redactSecrets(meta);
+  }
+  return {
+    ...redactSecrets(meta, { leaveOut: [ENTITY_OWNER_META_KEY] }),
+    ...redactSecrets({ [ENTITY_OWNER_META_KEY]: meta[ENTITY_OWNER_META_KEY] }),
+  };
+}
+
 function metaText(event: AuditEventInput): string | null {
   const meta: unknown = event.meta;
   if (!meta || typeof meta !== 'object') {
@@ -293,17 +309,20 @@ function metaText(event: AuditEventInput): string | null {
   let kept: Record<string, unknown>;
   let json: string;
   try {
-    // Bounded and redacted again here (the auditor already did it) for any
-    // other writer: sorting the keys of an unbounded object would stall the
-    // event loop, and a writer's strings may hold secrets (`password: x`, a
-    // URL's password). What the auditor bounded comes out unchanged. A list
-    // (not what the type allows) is walked as the value of a key: it was
-    // stored as given.
+    // Bounded and redacted again here for any other writer: sorting the keys
+    // of an unbounded object would stall the event loop, and a writer's
+    // strings may hold secrets (`password: x`, a URL's password). The copy the
+    // auditor made (read-only, so as it made it) is not walked a second time;
+    // what the auditor bounded would come out unchanged. A list (not what the
+    // type allows) is walked as the value of a key: it was stored as given.
     kept = Array.isArray(meta)
       ? { meta: redactSecrets({ meta } as unknown as Meta).meta }
       : keepGapCounts(
           event,
-          keepChainKeyIds(event, redactSecrets(meta as Meta)),
+          keepChainKeyIds(
+            event,
+            isRedactedCopy(meta) ? (meta as Meta) : redactedMeta(meta as Meta),
+          ),
         );
     json = canonicalJson(Array.isArray(meta) ? kept.meta : kept);
   } catch (error) {

@@ -213,6 +213,13 @@ export function createAuditWitness(options: {
     }
   }
 
+  if (!file) {
+    // the start-up appends gap records from the file only: a webhook or a log line is no way back
+    logger.warn(
+      'No auditLog.retention.checkpoint.file is configured: the audit events a stopping backend cannot store, and those a backend killed before it stored their gap record had dropped or held, are recorded only in the log (and the webhook, if set), and the next start cannot append their gap records: these losses never reach the chain. Set it to a file on persistent storage that only the backend can write (see the README of @kubechart/plugin-audit-log-backend).',
+    );
+  }
+
   const post = async (line: string, prefix: string, noun: string) => {
     if (webhookUrl) {
       let response: Response;
