@@ -92,6 +92,13 @@ export type TenantRunInput = {
    * Default false: such releases are kept, and the run says so.
    */
   pruneReleases?: boolean;
+  /**
+   * Texts the caller holds as secret (the scaffolder's task secrets) that the releases' values hold,
+   * under any key, whole or within a string: removed from all that is kept of the run (input shown as
+   * `***`, stored values, manifests, events), and never kept themselves. Only texts the values hold
+   * (of 4 characters or more) are honoured.
+   */
+  secretValues?: string[];
 };
 
 /** Input of a `chart` run. @public */
@@ -101,6 +108,13 @@ export type ChartRunInput = {
   namespace: string;
   release: ReleaseSpec;
   waitTimeoutSeconds?: number;
+  /**
+   * Texts the caller holds as secret (the scaffolder's task secrets) that the releases' values hold,
+   * under any key, whole or within a string: removed from all that is kept of the run (input shown as
+   * `***`, stored values, manifests, events), and never kept themselves. Only texts the values hold
+   * (of 4 characters or more) are honoured.
+   */
+  secretValues?: string[];
 };
 
 /** Input of a `manifests` run (server-side apply of multi-document YAML). @public */
@@ -378,8 +392,19 @@ export type DriftObject = {
   kind: string;
   namespace?: string;
   name: string;
-  state: 'changed' | 'missing';
+  /**
+   * `changed`: fields differ (`fields`); `missing`: the object is gone; `deleting`: its deletion was
+   * requested (`kubectl delete`) and the API server still answers it, held by its finalizers (a PVC
+   * a pod mounts, an object a controller finalizes) or in its grace period, until it is gone (see
+   * `deletion`).
+   */
+  state: 'changed' | 'missing' | 'deleting';
   fields: DriftField[];
+  /**
+   * For `deleting`: when the object was marked for deletion (its `metadata.deletionTimestamp`) and
+   * the finalizers that hold it until they are removed (the first 10; none: it is in its grace period).
+   */
+  deletion?: { timestamp: string; finalizers: string[] };
   /**
    * True for an object of a tenant's baseline that a tenant run applied besides its releases (its
    * ResourceQuota, LimitRange, default-deny NetworkPolicy, tenant resources): the tenant's next run

@@ -160,6 +160,10 @@ export const kubechartTranslationRef = createTranslationRef({
       notChecked: 'Not compared with the cluster yet.',
       checkedAt: 'run {{runId}}, checked {{time}}',
       missing: 'object missing',
+      deletingHeld:
+        'being deleted (marked for deletion at {{time}}), held by finalizers: {{finalizers}}',
+      deletingGrace:
+        'being deleted (marked for deletion at {{time}}), gone once its grace period ends',
       absent: '(absent)',
       notSet: '(not set)',
       addedBy: 'set by {{manager}} (value not shown)',

@@ -14,6 +14,7 @@ import {
   redactObject,
   ScopeRefusal,
   createTextRedactor,
+  effectiveNamespace,
   scopeRefusal,
 } from '@kubechart/plugin-kubechart-node';
 import { AppliedRun, DriftRecord, DriftStore } from '../database/DriftStore';
@@ -128,6 +129,9 @@ const NOT_COMPARED_NAMED = 3;
 
 /** The free-text rules (no known secrets) a live value shown in a record is held to. */
 const scrubLiveText = createTextRedactor();
+
+/** The finalizers a record lists of an object being deleted. */
+const MAX_FINALIZERS_LISTED = 10;
 
 /** The most added fields (set by other managers, not by the manifest) a record lists per object. */
 export const MAX_ADDED_FIELDS_PER_OBJECT = 100;
@@ -368,6 +372,7 @@ export class DriftService {
     const listing = new RecordListing();
     let drifted = 0;
     const baselineDrift: Array<Named & Pick<DriftObject, 'state'>> = [];
+    const deleting: Array<Named & Pick<DriftObject, 'deletion'>> = [];
     let firstChanged: string | undefined;
     const secretFields: DriftNotCompared[] = [];
     const addedIn: Array<{ object: Named; count: number; listed: number }> = [];
@@ -391,6 +396,8 @@ export class DriftService {
           const { kind, name, state } = c.drifted;
           drifted++;
           if (c.drifted.baseline) baselineDrift.push({ kind, name, state });
+          if (state === 'deleting')
+            deleting.push({ kind, name, deletion: c.drifted.deletion });
           if (c.added) addedIn.push({ object: { kind, name }, ...c.added });
           firstChanged = firstChange(
             [...c.drifted.fields.map(f => f.changedAt), ...(c.unlisted ?? [])],
@@ -432,6 +439,7 @@ export class DriftService {
             this.options.maxObjectsPerPass ?? DEFAULT_MAX_OBJECTS_PER_PASS
           } objects`,
           notComparedMessage('unknown', secretFields),
+          deletingMessage(deleting),
           addedFieldsMessage(addedIn),
           this.ownersNotReadMessage(ownersNotRead, !run.action),
           listing.message(),
@@ -446,6 +454,7 @@ export class DriftService {
     else if (ownersNotRead.length) status = 'unknown';
     const message =
       [
+        deletingMessage(deleting),
         notComparedMessage(status, secretFields),
         baselineDrift.length ? baselineDriftMessage(baselineDrift) : undefined,
         addedFieldsMessage(addedIn),
@@ -543,8 +552,9 @@ export class DriftService {
     return parsed.map(object => {
       const namespaced =
         isNamespaced(String(object.apiVersion), String(object.kind)) !== false;
+      // Where the run-scope rule and helm place it (`namespace: ""` too), never client-node's `default`.
       const namespace = namespaced
-        ? object.metadata?.namespace ?? run.target.namespace
+        ? effectiveNamespace(object, run.target.namespace)
         : undefined;
       const key = [
         run.target.cluster,
@@ -578,6 +588,14 @@ export class DriftService {
     const mark = applied.baseline ? { baseline: true } : {};
     if (!live)
       return { drifted: { ...id, state: 'missing', fields: [], ...mark } };
+    // Deleted (`kubectl delete`) and still answered: held by its finalizers (a PVC a pod mounts, an
+    // object a controller finalizes) or in its grace period, then gone. Whatever its fields still
+    // hold, it is not what the run left: never in sync.
+    const deletion = deletionOf(live);
+    if (deletion)
+      return {
+        drifted: { ...id, state: 'deleting', fields: [], deletion, ...mark },
+      };
     const skipped: PathSegment[][] = [];
     // An object KubeChart owns whole is compared as stored (the server's defaults), then whole.
     const whole = applied.baseline?.wholeSpec;
@@ -807,6 +825,50 @@ function firstChange(
       !!t && (!after || Date.parse(t) >= Date.parse(after) - 1000),
   );
   return [...times, ...(earliest ? [earliest] : [])].sort()[0];
+}
+
+/**
+ * When a live object was marked for deletion and the finalizers that hold it (the first
+ * {@link MAX_FINALIZERS_LISTED}, held to the text rules of live values), or undefined when it is
+ * not being deleted.
+ */
+function deletionOf(live: KubeObject): DriftObject['deletion'] {
+  const at = live.metadata?.deletionTimestamp;
+  if (!at) return undefined;
+  const finalizers = live.metadata?.finalizers;
+  return {
+    timestamp: at instanceof Date ? at.toISOString() : String(at),
+    finalizers: (Array.isArray(finalizers) ? finalizers : [])
+      .slice(0, MAX_FINALIZERS_LISTED)
+      .map(f => scrubLiveText(String(f))),
+  };
+}
+
+/**
+ * What a record says of the objects being deleted (the first {@link NOT_COMPARED_NAMED}): when
+ * each was marked for deletion, and what holds it.
+ */
+function deletingMessage(
+  objects: Array<Named & Pick<DriftObject, 'deletion'>>,
+): string | undefined {
+  if (objects.length === 0) return undefined;
+  const named = objects.slice(0, NOT_COMPARED_NAMED).map(o => {
+    const finalizers = o.deletion?.finalizers ?? [];
+    const held = finalizers.length
+      ? `, held by ${
+          finalizers.length === 1 ? 'finalizer' : 'finalizers'
+        } ${finalizers.join(', ')}`
+      : '';
+    return `${o.kind}/${o.name} is being deleted (marked for deletion at ${
+      o.deletion?.timestamp
+    }${held}): it is gone once ${
+      finalizers.length ? 'its finalizers are removed' : 'its grace period ends'
+    }`;
+  });
+  const more = objects.length - named.length;
+  return `${named.join('; ')}${
+    more > 0 ? `; and ${more} more object(s) being deleted` : ''
+  }`;
 }
 
 /** The drift as the API returns it (who started the run stays on the server). */

@@ -1,5 +1,8 @@
 import type { Run } from '@kubechart/plugin-kubechart-common';
-import type { KubeObject } from '@kubechart/plugin-kubechart-node';
+import {
+  effectiveNamespace,
+  type KubeObject,
+} from '@kubechart/plugin-kubechart-node';
 import type { BaselineObject } from '../database/RunStore';
 import { isSameValue, specAsStored } from '../lib/KubeClient';
 import type { FieldDifference, PathSegment } from './compare';
@@ -34,7 +37,9 @@ export function baselineObjects(
 ): Array<{ object: KubeObject; namespace: string; wholeSpec: boolean }> {
   return recorded.map(({ object, wholeSpec }) => ({
     object: object as KubeObject,
-    namespace: String(object.metadata?.namespace ?? run.target.namespace),
+    namespace: String(
+      effectiveNamespace(object as KubeObject, run.target.namespace),
+    ),
     wholeSpec,
   }));
 }

@@ -125,6 +125,7 @@ import {
   tenantRunEntityOwner,
   withNormalizedTenantEntityRef,
 } from './entityScope';
+import { declaredSecretValues, redactDeclaredSecrets } from './declaredSecrets';
 import { describeTenantChanges } from './tenantChanges';
 import { checkTenantQuota, checkTenantQuotaValues } from './tenantQuota';
 import { judgeRollbackRecord, rollbackSecretValues } from './rollbackRevision';
@@ -156,12 +157,19 @@ function approvedKinds(run: Run): Set<string> {
 /** The approved runs the approval task reads at a time (it pages through every one of them). */
 const APPROVED_PAGE_SIZE = 100;
 
-/** The values under secret-looking keys in a run request (what it gives helm). */
+/**
+ * The values under secret-looking keys in a run request (what it gives helm), and the texts of its
+ * values it declares secret (`declaredSecretValues`).
+ */
 function givenSecrets(request: CreateRunRequest): string[] {
+  const declared = declaredSecretValues(request);
   if (request.kind === 'tenant')
-    return request.releases.flatMap(r => collectSecretValues(r.values ?? {}));
+    return [
+      ...request.releases.flatMap(r => collectSecretValues(r.values ?? {})),
+      ...declared,
+    ];
   if (request.kind === 'chart')
-    return collectSecretValues(request.release.values ?? {});
+    return [...collectSecretValues(request.release.values ?? {}), ...declared];
   return [];
 }
 
@@ -1053,7 +1061,11 @@ export class RunEngine {
           code: request.tenant,
           namespace: plan.target.namespace,
           // A deleted tenant's entity (and its history) is not inherited, nor one moved to another owner.
-          entityRef: tenantEntityRefAfter(request, existing, owner),
+          // A tenant-delete run keeps the tenant's entity (`checkTenantClaims` refuses naming another).
+          entityRef:
+            request.kind === 'tenant-delete'
+              ? existing?.entityRef
+              : tenantEntityRefAfter(request, existing, owner),
           owner,
           displayName:
             (request.kind === 'tenant' ? request.displayName : undefined) ??
@@ -1263,11 +1275,18 @@ export class RunEngine {
         ? request
         : undefined;
     let values: Record<string, unknown> | undefined;
+    const declared = declaredSecretValues(request);
     if (request.kind === 'chart')
-      values = redactValues(request.release.values ?? {});
+      values = redactDeclaredSecrets(
+        redactValues(request.release.values ?? {}),
+        declared,
+      );
     if (request.kind === 'tenant')
       values = Object.fromEntries(
-        request.releases.map(r => [r.name, redactValues(r.values ?? {})]),
+        request.releases.map(r => [
+          r.name,
+          redactDeclaredSecrets(redactValues(r.values ?? {}), declared),
+        ]),
       );
     const run = await store.createAwaitingRun(
       {
@@ -1405,7 +1424,7 @@ export class RunEngine {
     const decided = await this.options.store
       .decideApproval(runId, entry)
       .catch(e => this.afterExpired(runId, e));
-    this.options.listener?.onRunChanged?.(decided);
+    this.approvalChanged(decided);
     await this.options.notifier
       ?.decisionTaken(decided, entry)
       .catch(e =>
@@ -1434,7 +1453,7 @@ export class RunEngine {
    * decided, ended), or its approval expired (ended as `expired` now).
    */
   async withdraw(runId: string, actor: string, comment?: string): Promise<Run> {
-    const { store, listener, notifier, logger } = this.options;
+    const { store, notifier, logger } = this.options;
     const run = await store.getRun(runId);
     if (!run) throw new NotFoundError(`Run ${runId} not found`);
     if (run.actor !== actor)
@@ -1462,7 +1481,7 @@ export class RunEngine {
     );
     // Decided, started or ended meanwhile: that stands.
     if (!ended) throw notOpen((await store.getRun(runId))?.approval?.state);
-    listener?.onRunChanged?.(ended);
+    this.approvalChanged(ended);
     await notifier
       ?.approvalWithdrawn?.(ended)
       .catch(e =>
@@ -1497,7 +1516,7 @@ export class RunEngine {
         'changed',
         `Run ${run.id} was requested with kubechart.tenants.admin, which is checked again only when its requester submits it; nothing was applied. Submit the run again for a new approval.`,
       );
-      if (ended) this.options.listener?.onRunChanged?.(ended);
+      if (ended) this.approvalChanged(ended);
       throw new ConflictError(
         ended?.failureReason ??
           `Run ${run.id} was requested with kubechart.tenants.admin; nothing was applied`,
@@ -1607,7 +1626,7 @@ export class RunEngine {
       );
       // Ended already (its tenant changed, see checkApprovedTenant): that reason stands.
       if (!ended) throw e;
-      this.options.listener?.onRunChanged?.(ended);
+      this.approvalChanged(ended);
       throw new ConflictError(ended.failureReason ?? e.message);
     }
     const kinds = exec.scope.allowedClusterScopedKinds.filter(k =>
@@ -1627,7 +1646,7 @@ export class RunEngine {
           ', ',
         )}, which the approved plan of this run applies; nothing was applied. Submit the run again for a new approval.`,
       );
-      if (ended) this.options.listener?.onRunChanged?.(ended);
+      if (ended) this.approvalChanged(ended);
       throw new ConflictError(
         ended?.failureReason ??
           `Run ${run.id}: ${lost.join(
@@ -1701,7 +1720,7 @@ export class RunEngine {
       'changed',
       `${change}; nothing was applied. Submit the run again for a new approval.`,
     );
-    if (ended) this.options.listener?.onRunChanged?.(ended);
+    if (ended) this.approvalChanged(ended);
     throw new ConflictError(
       ended?.failureReason ?? `Run ${run.id}: ${change}; nothing was applied`,
     );
@@ -1743,6 +1762,17 @@ export class RunEngine {
           caller,
           { store },
           `Tenant ${request.tenant} may not name ${request.entityRef}`,
+        );
+      // A tenant-delete run does not change the tenant's entity: naming another would hand the
+      // tenant (while it is deleting, or failed) an entity the history checks above never looked at.
+      const own = existing ? entityRefOfTenant(existing) : undefined;
+      if (request.kind === 'tenant-delete' && request.entityRef !== own)
+        throw new InputError(
+          `Tenant ${request.tenant} may not name ${
+            request.entityRef
+          }: a tenant-delete run keeps the entity of the tenant it deletes (${
+            own ?? 'none'
+          }); nothing was deleted. Name that entity, or none.`,
         );
     } else if (request.kind === 'tenant') {
       // Without one it has the System named by its code (or the entity it named before, while it is
@@ -1890,7 +1920,7 @@ export class RunEngine {
           parts.unreadable ?? describePlanChange(run.manifest, parts)
         }); nothing was applied. Submit the change again for a new approval.`,
       );
-      if (ended) this.options.listener?.onRunChanged?.(ended);
+      if (ended) this.approvalChanged(ended);
       throw new ConflictError(
         ended?.failureReason ??
           `Run ${run.id}: the plan changed after approval; nothing was applied`,
@@ -1930,14 +1960,14 @@ export class RunEngine {
    * scheduled task would, and throws ConflictError (409) saying when it expired.
    */
   private async endExpiredApproval(runId: string): Promise<never> {
-    const { store, listener } = this.options;
+    const { store } = this.options;
     const record = await store.getApprovalRecord(runId);
     const reason = record
       ? expiredApprovalReason({ ...record, approvals: approvalCount(record) })
       : `The approval of run ${runId} expired; nothing was applied`;
     const ended = await store.endApproval(runId, 'expired', reason);
     if (ended) {
-      listener?.onRunChanged?.(ended);
+      this.approvalChanged(ended);
       throw new ApprovalExpiredError(runId, ended.failureReason ?? reason);
     }
     // Ended meanwhile (by the scheduled task, another decision or a start).
@@ -1949,13 +1979,24 @@ export class RunEngine {
     );
   }
 
+  /**
+   * Tells the listener of a run its approval changed (decided, or ended: rejected, withdrawn,
+   * expired, changed), and counts a run it ended in the metrics: only the store call that ended the
+   * approval answers a run it ended, so each is counted once (never executed, the engine's end of
+   * an execution does not count it).
+   */
+  private approvalChanged(run: Run): void {
+    if (run.status === 'failed') this.options.metrics?.runFinished(run);
+    this.options.listener?.onRunChanged?.(run);
+  }
+
   /** Rethrows `e`; when the store ended the approval as expired, tells the listener first. */
   private async afterExpired(runId: string, e: unknown): Promise<never> {
     if (e instanceof ApprovalExpiredError) {
       const ended = await this.options.store
         .getRun(runId)
         .catch(() => undefined);
-      if (ended) this.options.listener?.onRunChanged?.(ended);
+      if (ended) this.approvalChanged(ended);
     }
     throw e;
   }
@@ -1967,7 +2008,7 @@ export class RunEngine {
    * the oldest first; its plan is rendered again (a helm process) only when it may start now.
    */
   async tendApprovals(): Promise<{ expired: number; started: number }> {
-    const { store, listener, logger, settings } = this.options;
+    const { store, logger, settings } = this.options;
     let expired = 0;
     for (const id of await store.findExpiredApprovals(new Date())) {
       const record = await store.getApprovalRecord(id);
@@ -1981,7 +2022,7 @@ export class RunEngine {
       );
       if (ended) {
         expired++;
-        listener?.onRunChanged?.(ended);
+        this.approvalChanged(ended);
       }
     }
     let started = 0;

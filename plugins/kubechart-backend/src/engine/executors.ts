@@ -36,6 +36,7 @@ import {
   releasePolicyReport,
   startPostRenderGate,
   HELM_YAML_SCHEMA,
+  effectiveNamespace,
 } from '@kubechart/plugin-kubechart-node';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import yaml from 'js-yaml';
@@ -49,7 +50,6 @@ import {
   CurrentHelmReleases,
   isRecordTakenError,
   readCurrentHelmReleases,
-  readHelmRelease,
   readLatestHelmRelease,
 } from '../lib/helmRelease';
 import { canonicalJson } from '../approvals/plan';
@@ -76,6 +76,8 @@ import {
 import { uninstallChecked } from './releaseUninstall';
 import {
   CreatedRevision,
+  LaterRecord,
+  RevisionCreations,
   judgeRollbackRecord,
   rollbackSecretValues,
   watchCreatedRevisions,
@@ -101,6 +103,7 @@ import { EngineSettings } from './settings';
 import { TenantChanges } from './tenantChanges';
 import { waitForReady } from './waitForReady';
 import { ingressHostsOption } from './ingressHostsInUse';
+import { declaredSecretValues, redactDeclaredSecrets } from './declaredSecrets';
 
 type Deps = {
   logger?: LoggerService;
@@ -236,6 +239,38 @@ export function mergeValues(
         : v;
   }
   return out;
+}
+
+/** The most records {@link laterRecordsWritten} names. */
+const MAX_NAMED_LATER_RECORDS = 5;
+
+/**
+ * Why a chart run that installed `revision` of `release` is not done: records of the release were
+ * created after its helm's (`later`, not empty), by someone else.
+ */
+function laterRecordsWritten(
+  release: string,
+  namespace: string,
+  revision: number,
+  later: LaterRecord[],
+): string {
+  const named = later.slice(0, MAX_NAMED_LATER_RECORDS).map(r => {
+    const secret = `Secret ${r.secret}${r.gone ? ', deleted since' : ''}`;
+    return r.revision === undefined
+      ? secret
+      : `revision ${r.revision} (${secret})`;
+  });
+  const more =
+    later.length > named.length
+      ? ` and ${later.length - named.length} more`
+      : '';
+  return `Release ${release} in ${namespace}: helm installed revision ${revision}, but ${
+    later.length === 1
+      ? 'a later release record was'
+      : `${later.length} later release records were`
+  } written by someone else before this run finished: ${named.join(
+    ', ',
+  )}${more}. What the release runs now may be what someone else applied, not what this run checked; this run's history holds revision ${revision} as its helm wrote it. The run is not reported as done.`;
 }
 
 /** Why a release must be (re)installed, or undefined when the deployed one already matches. */
@@ -396,6 +431,12 @@ export class Executors {
     release: ReleaseSpec,
     values: Record<string, unknown>,
     work: RunWork,
+    /**
+     * Told of the revision the run leaves the release at and its record's digest, once known: the
+     * revision helm wrote, its record as helm first wrote it (told before the run fails as someone
+     * else wrote a later one), or the deployed one kept as it was checked. What a chart run's history holds.
+     */
+    onRevision?: (at: { revision: number; digest: string }) => Promise<unknown>,
   ): Promise<{ revision?: number; manifest: string; skipped: boolean }> {
     const { helm, policy, store, clusters, settings } = this.deps;
     const { cluster, defaultNamespace: namespace } = scope;
@@ -533,6 +574,10 @@ export class Executors {
           `release:${release.name}`,
         );
         await keep(recorded || rendered);
+        await onRevision?.({
+          revision: status!.version,
+          digest: approvedRevisionOf(status!),
+        });
         return {
           revision: status!.version,
           manifest: work.manifests.get(release.name)!,
@@ -818,6 +863,11 @@ export class Executors {
       labels,
     });
     let result;
+    /**
+     * The release's records created from before helm runs, as the identity helm runs as: the first is
+     * helm's record of this upgrade, as helm first wrote it (see `recordWritten`).
+     */
+    let creations: RevisionCreations | undefined;
     try {
       // Every change since the records were checked, seen from the check's list on: helm would delete
       // or take over what a record written meanwhile names.
@@ -829,6 +879,25 @@ export class Executors {
         !impersonate,
         'upgrades it',
       );
+      creations = await watchCreatedRevisions(
+        impersonate
+          ? this.deps.scopedClient(cluster, namespace)
+          : this.deps.client(cluster),
+        namespace,
+        release.name,
+        undefined,
+        undefined,
+        {
+          what: `The release record helm writes for release ${
+            release.name
+          } in ${namespace} cannot be told from one written by someone else while helm ${
+            impersonate
+              ? "runs as the namespace's deployer"
+              : "runs with the engine's identity"
+          }`,
+          outcome: ctx.refusalOutcome('nothing was applied'),
+        },
+      );
       result = await helm.upgradeInstall({
         ...target,
         onLine,
@@ -836,6 +905,7 @@ export class Executors {
         skipCrds: true,
       });
     } catch (e) {
+      creations?.close();
       await recordRefusal();
       if (recordsChanged) throw new RunFailure(recordsChanged);
       if (renderedOtherwise) throw new RunFailure(renderedOtherwise);
@@ -853,23 +923,30 @@ export class Executors {
       recordsWatch?.close();
       await gate.close();
     }
+    const written = await this.recordWritten(
+      release.name,
+      namespace,
+      creations!,
+      result.revision,
+      // What the gate approved stands for what was applied when helm's record cannot be told.
+      () => keep(gate.approved.join('---\n') || rendered),
+    );
+    await onRevision?.({ revision: written.version, digest: written.digest });
     ctx.log(
-      `${prefix} installed revision ${result.revision}`,
+      `${prefix} installed revision ${written.version}`,
       'info',
       `release:${release.name}`,
     );
-    // What helm recorded as applied (post-rendered, without the file-name annotations helm 4 adds for
-    // its post-renderer and removes before applying) and its hooks as it ran them; the gate's
-    // approvals when helm recorded nothing.
-    const applied = result.manifest
-      ? withHooks(result.manifest, result.hooks)
-      : gate.approved.join('---\n') || rendered;
+    // What helm recorded as applied, as it first wrote its record (post-rendered, without the
+    // file-name annotations helm 4 adds for its post-renderer and removes before applying), its hooks
+    // included; the gate's approvals when helm recorded nothing.
+    const applied = written.manifest || gate.approved.join('---\n') || rendered;
     if (helm3) {
       // Hooks helm 3 ran that differ from the checked ones are checked now; a policy failure fails the run and says so.
       await this.checkRanHooks(
         ctx,
         release.name,
-        uncheckedHooks(result.hooks, checkedHooks),
+        uncheckedHooks(written.hooks, checkedHooks),
         checked.report,
         record,
         checkOptions,
@@ -882,11 +959,49 @@ export class Executors {
       collectManifestSecretValues(await parseManifestsInTurns(applied)),
     );
     await keep(sent);
+    if (written.later.length) {
+      throw new RunFailure(
+        laterRecordsWritten(
+          release.name,
+          namespace,
+          written.version,
+          written.later,
+        ),
+      );
+    }
     return {
-      revision: result.revision,
+      revision: written.version,
       manifest: work.manifests.get(release.name)!,
       skipped: false,
     };
+  }
+
+  /**
+   * The revision `helm upgrade --install` reports it wrote (`revision`), as helm first wrote its
+   * record: the first record created since before helm ran (`creations`, closed here), whatever the
+   * release's latest record is once helm has exited, or what was written to helm's since. A
+   * RunFailure when that record cannot be told (after `keepApproved`): helm applied the release, but
+   * which revision holds what it applied is not known.
+   */
+  private async recordWritten(
+    release: string,
+    namespace: string,
+    creations: RevisionCreations,
+    revision: number,
+    keepApproved: () => Promise<unknown>,
+  ): Promise<CreatedRevision & { later: LaterRecord[] }> {
+    try {
+      return await creations.createdFirst(revision);
+    } catch (e) {
+      await keepApproved();
+      throw new RunFailure(
+        `Release ${release} in ${namespace}: helm reports it installed revision ${revision}, but the release record it wrote cannot be told from one written by someone else (${
+          isError(e) ? e.message : String(e)
+        }); this run records what the chart policy approved as what it applied, and no revision of its own. The run is not reported as done.`,
+      );
+    } finally {
+      creations.close();
+    }
   }
 
   /**
@@ -1427,7 +1542,7 @@ export class Executors {
             const obj = structuredClone(o);
             obj.metadata = {
               ...obj.metadata,
-              namespace: obj.metadata?.namespace ?? namespace,
+              namespace: effectiveNamespace(obj, namespace),
             };
             // Like the releases' objects, they carry the tenant's label (its catalog entity selects it).
             labelObject(obj, { [KUBECHART_TENANT_LABEL]: input.tenant });
@@ -1484,7 +1599,11 @@ export class Executors {
           },
         });
         ctx.addSecrets(values);
-        storedValues[release.name] = redactValues(values);
+        ctx.addSecrets(declaredSecretValues(input));
+        storedValues[release.name] = redactDeclaredSecrets(
+          redactValues(values),
+          declaredSecretValues(input),
+        );
         await this.step(ctx, `release:${release.name}`, async () => {
           const r = await this.installRelease(
             run,
@@ -1919,44 +2038,11 @@ export class Executors {
         out.push({
           kind: String(o.kind ?? ''),
           name: String(o.metadata?.name ?? ''),
-          namespace: o.metadata?.namespace ?? namespace,
+          namespace: effectiveNamespace(o, namespace),
         });
       }
     }
     return out;
-  }
-
-  /**
-   * The digest (`approvedRevisionOf`) of the release record of `revision`, read as the namespace's
-   * deployer right after helm wrote it: what a rollback from this run's history row returns to.
-   * Undefined (logged) when it cannot be read: such a rollback is then refused, never unbound.
-   */
-  private async releaseRecordDigest(
-    ctx: RunContext,
-    namespace: string,
-    release: string,
-    revision: number | undefined,
-    scope: RunScope,
-  ): Promise<string | undefined> {
-    if (revision === undefined) return undefined;
-    try {
-      const record = await readHelmRelease(
-        this.deps.scopedClient(scope.cluster, namespace),
-        namespace,
-        release,
-        revision,
-      );
-      return record && approvedRevisionOf(record);
-    } catch (e) {
-      ctx.log(
-        `the release record of revision ${revision} could not be read (${
-          isError(e) ? e.message : String(e)
-        }): a rollback to it from this run's history is refused`,
-        'warn',
-        `release:${release}`,
-      );
-      return undefined;
-    }
   }
 
   private async chart(
@@ -1970,28 +2056,30 @@ export class Executors {
     const client = this.deps.client(input.cluster);
     const values = input.release.values ?? {};
     ctx.addSecrets(values);
+    const declared = declaredSecretValues(input);
+    ctx.addSecrets(declared);
     await this.prepareNamespace(ctx, input.cluster, input.namespace);
-    const result = await this.recordingReleases(
-      run,
-      redactValues(values),
-      work,
-      () =>
-        this.step(ctx, `release:${input.release.name}`, () =>
-          this.installRelease(run, ctx, scope, input.release, values, work),
-        ),
-    );
-    if (result !== 'skipped') {
-      await this.deps.store.updateRun(run.id, {
-        helmRevision: result.revision,
-        releaseRecordDigest: await this.releaseRecordDigest(
+    const kept = redactDeclaredSecrets(redactValues(values), declared);
+    await this.recordingReleases(run, kept, work, () =>
+      this.step(ctx, `release:${input.release.name}`, () =>
+        this.installRelease(
+          run,
           ctx,
-          input.namespace,
-          input.release.name,
-          result.revision,
           scope,
+          input.release,
+          values,
+          work,
+          // The revision it leaves the release at, and its record's digest (as helm wrote it): what
+          // "roll back to this run" returns to; recorded too when the run then fails as a later one
+          // was written.
+          at =>
+            this.deps.store.updateRun(run.id, {
+              helmRevision: at.revision,
+              releaseRecordDigest: at.digest,
+            }),
         ),
-      });
-    }
+      ),
+    );
     await this.step(ctx, 'wait', () =>
       waitForReady({
         client,

@@ -2,7 +2,10 @@ import {
   KUBECHART_TENANT_LABEL,
   PolicyReport,
 } from '@kubechart/plugin-kubechart-common';
-import { KubeObject } from '@kubechart/plugin-kubechart-node';
+import {
+  KubeObject,
+  effectiveNamespace,
+} from '@kubechart/plugin-kubechart-node';
 import { KubeClient } from '../lib/KubeClient';
 
 /** The release a record belongs to, as its objects' ownership tells it. */
@@ -78,9 +81,12 @@ export async function checkReleaseOwnership(
       );
       continue;
     }
-    if (scope && (o.metadata?.namespace ?? namespace) !== namespace) {
+    if (scope && effectiveNamespace(o, namespace) !== namespace) {
       problems.push(
-        `${what}: in namespace ${o.metadata?.namespace}, not ${namespace}`,
+        `${what}: in namespace ${effectiveNamespace(
+          o,
+          namespace,
+        )}, not ${namespace}`,
       );
       continue;
     }
@@ -175,9 +181,12 @@ export async function checkDeleteHooks(
       );
     } else if (!scope) {
       problems.push(`${what} of a cluster-scoped kind`);
-    } else if ((o.metadata?.namespace ?? namespace) !== namespace) {
+    } else if (effectiveNamespace(o, namespace) !== namespace) {
       problems.push(
-        `${what} in namespace ${o.metadata?.namespace}, not ${namespace}`,
+        `${what} in namespace ${effectiveNamespace(
+          o,
+          namespace,
+        )}, not ${namespace}`,
       );
     } else {
       const live = await client.read<KubeObject>({

@@ -116,11 +116,55 @@ describe('the watch of the release records during a rollback', () => {
     expect(created).toEqual({
       version: 3,
       manifest: 'three',
+      hooks: [],
       config: {},
       // What a rollback from the history row of this run returns to.
       digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
     });
     expect(records.retained().contentBytes).toBeLessThan(SIZE);
+  });
+
+  it("returns the first record created as helm wrote it, naming the records created after it (an upgrade's)", async () => {
+    records = await watchCreatedRevisions(client, namespace, RELEASE, 20_000);
+    await core.createNamespacedSecret({ namespace, body: record(5, 'five') });
+    await core.replaceNamespacedSecret({
+      name: `sh.helm.release.v1.${RELEASE}.v5`,
+      namespace,
+      body: record(5, 'rewritten'),
+    });
+    // Someone else's revisions after helm's: one deleted again, one there.
+    await core.createNamespacedSecret({ namespace, body: record(6, 'six') });
+    await core.deleteNamespacedSecret({
+      name: `sh.helm.release.v1.${RELEASE}.v6`,
+      namespace,
+    });
+    await core.createNamespacedSecret({ namespace, body: record(7, 'seven') });
+    // The watch stops once it has seen the second record created.
+    for (let i = 0; i < 100 && records.retained().watching; i++) {
+      await new Promise(r => setTimeout(r, 50));
+    }
+
+    const written = await records.createdFirst(5);
+
+    expect(written).toEqual({
+      version: 5,
+      manifest: 'five',
+      hooks: [],
+      config: {},
+      digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      later: [
+        { secret: `sh.helm.release.v1.${RELEASE}.v6`, revision: 6, gone: true },
+        {
+          secret: `sh.helm.release.v1.${RELEASE}.v7`,
+          revision: 7,
+          gone: false,
+        },
+      ],
+    });
+    // Another revision than the first created is not taken as helm's.
+    expect(await refusal(records.createdFirst(6))).toBe(
+      `the first release record of ${RELEASE} created while it ran is sh.helm.release.v1.${RELEASE}.v5, not sh.helm.release.v1.${RELEASE}.v6, which helm reports it wrote`,
+    );
   });
 
   it('refuses a record it reaches only after more changes than it follows', async () => {

@@ -124,12 +124,24 @@ export function rollbackSecretValues(
 export type CreatedRevision = {
   version: number;
   manifest: string;
+  /** Its hooks, as its record held them (also in `manifest`). */
+  hooks: StoredHelmRelease['hooks'];
   config: Record<string, unknown>;
   /** The digest of its release record as helm first wrote it (`approvedRevisionOf`). */
   digest: string;
 };
 
-/** The release records helm created while a rollback ran (see {@link watchCreatedRevisions}). */
+/** A release record created after helm's own (see {@link RevisionCreations.createdFirst}). */
+export type LaterRecord = {
+  /** Its Secret's name. */
+  secret: string;
+  /** The revision its Secret's name states, if it states one. */
+  revision?: number;
+  /** It was created after helm's record and is gone again. */
+  gone: boolean;
+};
+
+/** The release records helm created while a rollback or an upgrade ran (see {@link watchCreatedRevisions}). */
 export interface RevisionCreations {
   /**
    * The one revision created since the watch began, which must be `version` (the release's latest
@@ -137,6 +149,17 @@ export interface RevisionCreations {
    * exactly: no such record, another record created meanwhile, the watch ended or fell behind.
    */
   created(version: number): Promise<CreatedRevision>;
+  /**
+   * The first revision created since the watch began, which must be `version` (the revision helm
+   * reports it wrote, as `helm upgrade` does): its record as helm first wrote it, whatever was written
+   * to it since. `later`: the release's records created after it (helm writes one record; these are
+   * someone else's), those listed now and the one the watch saw created second. A RunFailure naming
+   * why when helm's record cannot be told: none created within the wait, the first created is
+   * another, the watch ended or stopped before one was.
+   */
+  createdFirst(
+    version: number,
+  ): Promise<CreatedRevision & { later: LaterRecord[] }>;
   /**
    * What the watch holds now: the changes it remembers, the bytes of record content it keeps, and
    * whether it still follows the records.
@@ -154,9 +177,25 @@ export const CREATED_REVISION_WAIT_MS = 30_000;
  */
 export const MAX_FOLLOWED_RECORD_CHANGES = 10_000;
 
+/** What cannot be done when {@link watchCreatedRevisions} cannot follow the records, in words. */
+export type CreatedRevisionsRefusal = {
+  /** What cannot be told, e.g. "What helm applies for a rollback of web cannot be compared …". */
+  what: string;
+  /** What was not done, e.g. "nothing was rolled back". */
+  outcome: string;
+};
+
+/** The revision number a release record's Secret name states (`sh.helm.release.v1.<release>.v<n>`). */
+const revisionOfName = (name: string, release: string) => {
+  const prefix = `sh.helm.release.v1.${release}.v`;
+  const n = name.startsWith(prefix) ? Number(name.slice(prefix.length)) : NaN;
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+};
+
 /**
  * Watches the release records of `release` (Secrets labelled `owner=helm,name=<release>`, as helm
- * finds them) from now on, to learn what `helm rollback` applied. Helm reads the revision it returns
+ * finds them) from now on, to learn what `helm rollback` applied (or which record `helm upgrade`
+ * wrote, {@link RevisionCreations.createdFirst}). Helm reads the revision it returns
  * to once, writes it as a new revision (before it applies it), then applies that copy: the new
  * record, as first written, is what was applied. Rewriting the old revision's Secret (which the
  * namespace's users may) after the chart policy judged it shows there, and cannot be hidden by
@@ -175,11 +214,19 @@ export async function watchCreatedRevisions(
   release: string,
   waitMs = CREATED_REVISION_WAIT_MS,
   maxChanges = MAX_FOLLOWED_RECORD_CHANGES,
+  refusal: CreatedRevisionsRefusal = {
+    what: `What helm applies for a rollback of ${release} cannot be compared with the revision the chart policy judged`,
+    outcome: 'nothing was rolled back',
+  },
 ): Promise<RevisionCreations> {
   const list = await client.core.listNamespacedSecret({
     namespace,
     labelSelector: `owner=helm,name=${release}`,
   });
+  /** The records there were when the watch began (their uids): none of them is created since. */
+  const existing = new Set(
+    list.items.map(s => s.metadata?.uid).filter(uid => uid !== undefined),
+  );
   /** Each change seen (`uid` and `resourceVersion`), with the records created up to it, in order. */
   const changes = new Map<string, number>();
   const changeKey = (uid: unknown, resourceVersion: unknown) =>
@@ -187,6 +234,8 @@ export async function watchCreatedRevisions(
   let creations = 0;
   /** The first record created: the only one whose content is read. */
   let first: { uid?: string; secret: any } | undefined;
+  /** The name of the second record created, the last the watch follows (see below). */
+  let second: string | undefined;
   /** Why the watch stopped following the records, once it has. */
   let stopped: string | undefined;
   const listeners = new Set<() => void>();
@@ -237,8 +286,9 @@ export async function watchCreatedRevisions(
           const uid = object?.metadata?.uid;
           if (type === 'ADDED') {
             creations++;
-            // Only the first creation's content is read.
+            // Only the first creation's content is read; of the second, its name.
             first ??= { uid, secret: object };
+            if (creations === 2) second = String(object?.metadata?.name ?? '');
           }
           const key = changeKey(uid, rv);
           if (!changes.has(key)) changes.set(key, creations);
@@ -272,11 +322,11 @@ export async function watchCreatedRevisions(
     closed = true;
     controller?.abort();
     throw new RunFailure(
-      `What helm applies for a rollback of ${release} cannot be compared with the revision the chart policy judged: ${ended}${
+      `${refusal.what}: ${ended}${
         forbidden
           ? `; the deployer may not watch Secrets in ${namespace} (its ClusterRole, kubechart.tenant.deployer.clusterRole, needs the \`watch\` verb on Secrets there)`
           : ''
-      }; nothing was rolled back`,
+      }; ${refusal.outcome}`,
     );
   }
 
@@ -310,6 +360,31 @@ export async function watchCreatedRevisions(
     }
   };
 
+  /** The first record created as helm wrote it, which must be revision `version`'s (`name`). */
+  const firstRecord = async (
+    created: { uid?: string; secret: any },
+    version: number,
+    name: string,
+  ): Promise<CreatedRevision> => {
+    const record = await helmReleaseOfSecret(
+      created.secret,
+      namespace,
+      release,
+    );
+    if (!record || record.version !== version) {
+      throw new RunFailure(
+        `${name} is not helm's release record of revision ${version}`,
+      );
+    }
+    return {
+      version,
+      manifest: withHooks(String(record.manifest), record.hooks),
+      hooks: record.hooks,
+      config: record.config,
+      digest: approvedRevisionOf(record),
+    };
+  };
+
   return {
     async created(version) {
       const name = `sh.helm.release.v1.${release}.v${version}`;
@@ -339,21 +414,68 @@ export async function watchCreatedRevisions(
           `${upTo} release records of ${release} were created while it ran, not only ${name}`,
         );
       }
-      const record = await helmReleaseOfSecret(
-        created.secret,
-        namespace,
-        release,
-      );
-      if (!record || record.version !== version) {
+      return firstRecord(created, version, name);
+    },
+    async createdFirst(version) {
+      const name = `sh.helm.release.v1.${release}.v${version}`;
+      let check = () => {};
+      const seen = new Promise<void>((resolve, reject) => {
+        check = () => {
+          if (first) resolve();
+          else if (stopped) reject(new RunFailure(stopped));
+          else if (ended) reject(new RunFailure(ended));
+        };
+      });
+      listeners.add(check);
+      check();
+      try {
+        await withDeadline(seen, waitMs, () => {
+          throw new RunFailure(
+            `the watch of its release records did not show ${name} created within ${
+              waitMs / 1000
+            }s`,
+          );
+        });
+      } finally {
+        listeners.delete(check);
+      }
+      const created = first!;
+      const firstName = String(created.secret?.metadata?.name ?? '');
+      if (firstName !== name) {
         throw new RunFailure(
-          `${name} is not helm's release record of revision ${version}`,
+          `the first release record of ${release} created while it ran is ${firstName}, not ${name}, which helm reports it wrote`,
         );
       }
+      const revision = await firstRecord(created, version, name);
+      // helm writes one record: any other created since the watch began is someone else's.
+      const now = await client.core.listNamespacedSecret({
+        namespace,
+        labelSelector: `owner=helm,name=${release}`,
+      });
+      const later = new Map<string, LaterRecord>();
+      for (const s of now.items) {
+        const uid = s.metadata?.uid;
+        const secret = s.metadata?.name ?? '';
+        if (uid === created.uid || (uid !== undefined && existing.has(uid)))
+          continue;
+        later.set(secret, {
+          secret,
+          revision: revisionOfName(secret, release),
+          gone: false,
+        });
+      }
+      if (second !== undefined && !later.has(second)) {
+        later.set(second, {
+          secret: second,
+          revision: revisionOfName(second, release),
+          gone: true,
+        });
+      }
       return {
-        version,
-        manifest: withHooks(String(record.manifest), record.hooks),
-        config: record.config,
-        digest: approvedRevisionOf(record),
+        ...revision,
+        later: [...later.values()].sort(
+          (a, b) => (a.revision ?? Infinity) - (b.revision ?? Infinity),
+        ),
       };
     },
     retained() {

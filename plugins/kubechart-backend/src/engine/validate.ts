@@ -18,6 +18,7 @@ import {
   validateReleaseName,
   validateRepoUrl,
 } from '@kubechart/plugin-kubechart-node';
+import { declaredSecretValues, redactDeclaredSecrets } from './declaredSecrets';
 
 /** A validated request: what the run acts on and which locks it takes. */
 export type RunPlan = {
@@ -136,6 +137,18 @@ async function planRequest(
       : { ...request },
   ) as Record<string, unknown>;
   delete input.onBehalfOf;
+  // The texts the caller declared secret are not kept, and shown as `***` where the values held them.
+  delete input.secretValues;
+  // Only in the values, which hold them: nothing else of the input is hidden by the field.
+  const declared = declaredSecretValues(request);
+  const valuesKept = (r: ReleaseSpec) =>
+    r.values === undefined
+      ? r
+      : { ...r, values: redactDeclaredSecrets(r.values, declared) };
+  if (request.kind === 'chart')
+    input.release = valuesKept(input.release as ReleaseSpec);
+  if (request.kind === 'tenant')
+    input.releases = (input.releases as ReleaseSpec[]).map(valuesKept);
   // `credentials` lists the names of generated credentials, not their values: keep it readable.
   if (request.kind === 'tenant' && request.credentials)
     input.credentials = [...request.credentials];

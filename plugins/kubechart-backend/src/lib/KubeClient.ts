@@ -15,6 +15,7 @@ import {
   dumpYaml,
   loadYaml,
 } from '@kubernetes/client-node';
+import { InputError } from '@backstage/errors';
 import yaml from 'js-yaml';
 import {
   DEFAULT_IGNORED_ADDED_FIELDS,
@@ -68,6 +69,31 @@ class AsIsObjectApi extends KubernetesObjectApi {
     request.setQueryParam('fieldManager', fieldManager);
     request.setBody(JSON.stringify(obj));
     return this.requestPromise<T>(request);
+  }
+
+  /**
+   * The path of an object, as client-node builds it for every call, except that a namespaced object
+   * that names no namespace (none, or `""`) is refused: client-node would address it in its default
+   * namespace (the kubeconfig context's, else `default`), which is not where the object was meant to
+   * be, and with the identity of this client (the engine's, for drift). A caller places such an object
+   * first (`effectiveNamespace`).
+   */
+  protected async specUriPath(
+    spec: KubernetesObject,
+    action: 'create' | 'delete' | 'patch' | 'read' | 'list' | 'replace',
+  ): Promise<string> {
+    if (action !== 'list' && spec.kind && !spec.metadata?.namespace) {
+      const apiVersion = spec.apiVersion || 'v1';
+      const resource = await this.resource(apiVersion, spec.kind);
+      if (resource?.namespaced) {
+        throw new InputError(
+          `${spec.kind}/${
+            spec.metadata?.name ?? '(unnamed)'
+          } (${apiVersion}) is namespaced but names no namespace; KubeChart does not send it to a default namespace, so nothing was read or changed`,
+        );
+      }
+    }
+    return super.specUriPath(spec, action);
   }
 }
 

@@ -7,7 +7,10 @@ import type {
 
 /** What the engine tells about its runs and locks (see {@link KubechartMetrics}). */
 export type RunMetrics = {
-  /** A run ended (its end was recorded by this instance, or a stale run was reconciled). */
+  /**
+   * A run ended, told once: its end was recorded by this instance, a stale run was reconciled, or
+   * its approval ended it (rejected, withdrawn, expired, changed).
+   */
   runFinished(run: Run): void;
   /** Taking a run's locks took `ms`; `conflict` when another run held one of them. */
   lockAcquired(ms: number, outcome: 'acquired' | 'conflict'): void;

@@ -135,6 +135,8 @@ const common = {
   onBehalfOf: z.string().max(255).optional(),
 };
 const namespace = z.string().min(1).max(63);
+/** Texts the caller holds as secret (task secrets), removed from what is kept; never kept themselves. */
+const secretValues = list(z.string().max(65_536), 100).optional();
 const quantities = record(z.string().max(64), MAX_QUANTITIES);
 
 /** Body of POST /runs/:id/approve and /reject: a comment is required. */
@@ -188,6 +190,7 @@ export const createRunSchema = closedUnion([
       credentials: list(z.string().max(63), 20).optional(),
       waitTimeoutSeconds: z.number().int().min(10).max(3600).optional(),
       pruneReleases: z.boolean().optional(),
+      secretValues,
     })
     .strict(),
   z
@@ -197,6 +200,7 @@ export const createRunSchema = closedUnion([
       namespace,
       release: releaseSpec,
       waitTimeoutSeconds: z.number().int().min(10).max(3600).optional(),
+      secretValues,
     })
     .strict(),
   z

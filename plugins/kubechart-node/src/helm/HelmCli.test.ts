@@ -63,6 +63,17 @@ for a in "$@"; do
   if [ "$prev" = "--values" ]; then echo "MODE:$(stat -c %a "$a")" >> "$out"; echo "VALUES:$(cat "$a")" >> "$out"; echo "$a" > "${dir}/valuesfile"; fi
   prev="$a"
 done
+if [ "$FAKE_MODE" = "upgraded" ]; then
+  if [ "$1" = "status" ]; then
+    rev=""; p=""
+    for a in "$@"; do if [ "$p" = "--revision" ]; then rev="$a"; fi; p="$a"; done
+    r="$rev"; if [ -z "$r" ]; then r=9; fi
+    printf '{"version": %s, "manifest": "kind: ConfigMap # revision %s"}\\n' "$r" "$r"
+    exit 0
+  fi
+  printf 'Release "web" has been upgraded. Happy Helming!\\nNAME: web\\nSTATUS: deployed\\nREVISION: 3\\nNOTES:\\nREVISION: 99\\n'
+  exit 0
+fi
 echo "line one"
 echo "line two"
 echo "warn: something" >&2
@@ -200,6 +211,50 @@ exit 0
     expect(args.slice(0, 2)).toEqual(['upgrade', '--install']);
     expect(args).toContain('--reset-values');
     expect(args).not.toContain('--reuse-values');
+  });
+
+  it("returns the revision helm reports it wrote and that revision's record, not the release's latest", async () => {
+    // Another revision (here 9) may be the latest once helm has exited.
+    const helm = new HelmCli({ binary: fake, env: { FAKE_MODE: 'upgraded' } });
+    const result = await helm.upgradeInstall({
+      release: 'web',
+      chart: 'nginx',
+      namespace: 'tenant-acme',
+      values: {},
+    });
+    expect(result).toEqual({
+      revision: 3,
+      manifest: 'kind: ConfigMap # revision 3',
+      hooks: [],
+    });
+    const args = (await calls())
+      .filter(l => l.startsWith('ARG:'))
+      .map(l => l.slice(4));
+    const status = args.lastIndexOf('status');
+    expect(args.slice(status, status + 6)).toEqual([
+      'status',
+      'web',
+      '--namespace',
+      'tenant-acme',
+      '--revision',
+      '3',
+    ]);
+  });
+
+  it('refuses an upgrade whose helm reports no revision it wrote', async () => {
+    const helm = new HelmCli({ binary: fake });
+    const err = await helm
+      .upgradeInstall({
+        release: 'web',
+        chart: 'nginx',
+        namespace: 'tenant-acme',
+        values: {},
+      })
+      .catch(e => e);
+    expect(err).toBeInstanceOf(HelmCommandError);
+    expect(err.message).toBe(
+      'helm upgrade --install of release web in tenant-acme did not report the revision it wrote',
+    );
   });
 
   it("reads all of helm's output and settles as helm did when its line listener throws", async () => {

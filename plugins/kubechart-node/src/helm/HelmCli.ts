@@ -104,6 +104,16 @@ const hooksOf = (release: { hooks?: unknown } | undefined): HelmHook[] =>
     manifest: String(h?.manifest ?? ''),
   }));
 
+/**
+ * The revision `helm upgrade --install` reports it wrote: its status table's `REVISION:` line, which
+ * comes before the chart's notes (the first such line); undefined when there is none.
+ */
+function revisionWritten(stdout: string): number | undefined {
+  const m = /^REVISION: (\d+)[ \t\r]*$/m.exec(stdout);
+  const revision = m ? Number(m[1]) : NaN;
+  return Number.isSafeInteger(revision) && revision > 0 ? revision : undefined;
+}
+
 /** One entry of `helm history --output json`. @public */
 export type HelmHistoryEntry = {
   revision: number;
@@ -301,7 +311,11 @@ export class HelmCli {
     return r.stdout;
   }
 
-  /** `helm upgrade --install`; returns the new revision, its manifest and its hooks as helm ran them. */
+  /**
+   * `helm upgrade --install`; returns the revision helm wrote (as it reports it: the release's latest
+   * record once it exits may be another's), and that revision's manifest and hooks as its record holds
+   * them when read right after. A helm that reports no revision is a `HelmCommandError`.
+   */
   async upgradeInstall(
     options: HelmChartOptions & {
       wait?: boolean;
@@ -328,19 +342,28 @@ export class HelmCli {
     if (options.createNamespace) args.push('--create-namespace');
     const post = await this.postRenderArgs(options);
     args.push(...post.args);
-    await this.withFiles(options, files =>
+    const r = await this.withFiles(options, files =>
       this.exec([...args, ...files], { ...options, env: post.env }),
     ).catch(e => {
       throw toChartInputError(post.explain(e));
     });
+    const revision = revisionWritten(r.stdout);
+    if (revision === undefined) {
+      throw new HelmCommandError(
+        `helm upgrade --install of release ${options.release} in ${options.namespace} did not report the revision it wrote`,
+        0,
+        r.stderr,
+      );
+    }
     const status = await this.status({
       release: options.release,
       namespace: options.namespace,
       kubeconfig: options.kubeconfig,
       impersonate: options.impersonate,
+      revision,
     });
     return {
-      revision: status?.version as number | undefined,
+      revision,
       manifest: status?.manifest as string | undefined,
       hooks: hooksOf(status),
     };
@@ -489,11 +512,21 @@ export class HelmCli {
     }
   }
 
-  /** `helm status --output json`; undefined when the release does not exist. */
+  /**
+   * `helm status --output json`: the release's latest record, or that of `revision`; undefined when
+   * the release (or that revision) does not exist.
+   */
   async status(
-    options: HelmTarget & { release: string },
+    options: HelmTarget & { release: string; revision?: number },
   ): Promise<Record<string, any> | undefined> {
     validateReleaseName(options.release);
+    const { revision } = options;
+    if (
+      revision !== undefined &&
+      (!Number.isInteger(revision) || revision < 1)
+    ) {
+      throw new InputError(`Invalid revision ${revision}`);
+    }
     try {
       const r = await this.withFiles(
         {
@@ -508,6 +541,9 @@ export class HelmCli {
               options.release,
               '--namespace',
               options.namespace,
+              ...(revision === undefined
+                ? []
+                : ['--revision', String(revision)]),
               '--output',
               'json',
               ...files,

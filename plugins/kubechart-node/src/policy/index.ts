@@ -21,6 +21,7 @@ export {
   builtinIsNamespaced,
   deployerIdentityViolation,
   deployerTokenSecretNames,
+  effectiveNamespace,
   protectedObjectViolation,
   scopeRefusal,
   scopeViolation,

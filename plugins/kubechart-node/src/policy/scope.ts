@@ -88,6 +88,20 @@ export function builtinIsNamespaced(
   return undefined;
 }
 
+/**
+ * The namespace a namespaced object lands in: its own `metadata.namespace`, or `defaultNamespace` (the
+ * run's or release's namespace) when it names none, absent or `""`, as helm, kubectl and the run-scope
+ * rule place it. Every check and every read or write of such an object must address it through this:
+ * an empty namespace taken as given sends a request to another namespace (client-node's `default`).
+ * @public
+ */
+export function effectiveNamespace(
+  obj: KubeObject,
+  defaultNamespace: string,
+): string {
+  return obj.metadata?.namespace || defaultNamespace;
+}
+
 /** The run-scope rule as a refusal states it: the namespaces a run may write to. */
 const rule = (namespaces: string[]) =>
   namespaces.length === 0
@@ -139,7 +153,7 @@ export function scopeRefusal(
     if ((scope.allowedClusterScopedKinds ?? []).includes(key)) return undefined;
     return refused(`${ref} is cluster-scoped`);
   }
-  const ns = obj.metadata?.namespace || scope.defaultNamespace;
+  const ns = effectiveNamespace(obj, scope.defaultNamespace);
   if (!scope.namespaces.includes(ns)) {
     return refused(`${ref} is in namespace ${ns}`);
   }
@@ -176,7 +190,7 @@ export function protectedObjectViolation(
   const name = obj.metadata?.name;
   if (!scope.protectedObjects?.length || typeof name !== 'string')
     return undefined;
-  const ns = obj.metadata?.namespace || scope.defaultNamespace;
+  const ns = effectiveNamespace(obj, scope.defaultNamespace);
   const hit = scope.protectedObjects.find(
     p => p.kind === kind && p.name === name && p.namespace === ns,
   );

@@ -339,6 +339,41 @@ async function withdrawCancelled(
   }
 }
 
+/** Every string in a values object (keys aside). */
+function stringsOf(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) value.forEach(v => stringsOf(v, out));
+  else if (value && typeof value === 'object')
+    Object.values(value).forEach(v => stringsOf(v, out));
+  return out;
+}
+
+/**
+ * The request with the task's secrets (`ctx.secrets`: `${{ secrets.license }}` of a template) that
+ * its Helm values hold, under any key, whole or within a string, declared as `secretValues`: the
+ * backend removes them by value from all it keeps of the run (input, stored values, manifests,
+ * events), as the scaffolder removes them from the task log, and keeps none of them.
+ */
+export function withTaskSecrets(
+  ctx: Pick<ActionContext<any, any>, 'secrets'>,
+  request: CreateRunRequest,
+): CreateRunRequest {
+  if (request.kind !== 'chart' && request.kind !== 'tenant') return request;
+  const secrets = Object.values(ctx.secrets ?? {}).filter(
+    (s): s is string => typeof s === 'string' && s.length > 0,
+  );
+  if (secrets.length === 0) return request;
+  const texts = stringsOf(
+    request.kind === 'chart'
+      ? request.release.values
+      : request.releases.map(r => r.values),
+  );
+  const held = [...new Set(secrets)].filter(s =>
+    texts.some(t => t.includes(s)),
+  );
+  return held.length ? { ...request, secretValues: held } : request;
+}
+
 /**
  * What every run-starting action does once it has built its request: link the entity's history,
  * then either preview (dry run: nothing applied, outputs say `dry-run`) or start and follow the run.
@@ -352,8 +387,9 @@ export async function executeRun(
     pollIntervalMs?: number;
     approvalPollIntervalMs?: number;
   },
-  request: CreateRunRequest,
+  given: CreateRunRequest,
 ): Promise<Run | undefined> {
+  const request = withTaskSecrets(ctx, given);
   ctx.output('historyUrl', historyUrl(request.entityRef));
   if (ctx.isDryRun) {
     await previewAndLog(ctx, options.runs, request);

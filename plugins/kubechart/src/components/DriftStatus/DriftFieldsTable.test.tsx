@@ -95,4 +95,44 @@ describe('DriftFieldsTable', () => {
       ],
     ]);
   });
+  it('shows an object being deleted with when it was marked and the finalizers that hold it', async () => {
+    const objects: DriftObject[] = [
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        namespace: 'shop',
+        name: 'data',
+        state: 'deleting',
+        fields: [],
+        deletion: {
+          timestamp: '2026-12-02T15:51:52Z',
+          finalizers: ['kubernetes.io/pvc-protection'],
+        },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        namespace: 'shop',
+        name: 'job-runner',
+        state: 'deleting',
+        fields: [],
+        deletion: { timestamp: '2026-12-02T15:52:22Z', finalizers: [] },
+      },
+    ];
+    await renderInTestApp(<DriftFieldsTable objects={objects} />);
+    expect(rowsOf()).toEqual([
+      [
+        'PersistentVolumeClaim shop/data',
+        `being deleted (marked for deletion at ${formatTimestamp(
+          '2026-12-02T15:51:52Z',
+        )}), held by finalizers: kubernetes.io/pvc-protection`,
+      ],
+      [
+        'Pod shop/job-runner',
+        `being deleted (marked for deletion at ${formatTimestamp(
+          '2026-12-02T15:52:22Z',
+        )}), gone once its grace period ends`,
+      ],
+    ]);
+  });
 });

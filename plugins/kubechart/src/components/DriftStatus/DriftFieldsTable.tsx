@@ -52,6 +52,24 @@ export function DriftFieldsTable(props: { objects: DriftObject[] }) {
           const name = `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${
             o.name
           }`;
+          if (o.state === 'deleting') {
+            // Marked for deletion and still answered: held by its finalizers, or in its grace period.
+            const time = formatTimestamp(o.deletion?.timestamp);
+            const finalizers = o.deletion?.finalizers ?? [];
+            return [
+              <TableRow key={`${name}:deleting`}>
+                <TableCell>{name}</TableCell>
+                <TableCell colSpan={4}>
+                  {finalizers.length
+                    ? t('drift.deletingHeld', {
+                        time,
+                        finalizers: finalizers.join(', '),
+                      })
+                    : t('drift.deletingGrace', { time })}
+                </TableCell>
+              </TableRow>,
+            ];
+          }
           if (o.state === 'missing') {
             return [
               <TableRow key={`${name}:missing`}>
