@@ -6,7 +6,7 @@
 #  2. Creates a fresh app with @backstage/create-app at the version of our backstage.json release.
 #  3. Follows the README's "Adding KubeChart to an existing Backstage instance" section step by step:
 #     tarballs as `resolutions`, `yarn add` into packages/backend and packages/app, the backend lines,
-#     the configuration, the example charts and templates.
+#     the configuration, the example charts and templates; `config:check --strict` of that configuration.
 #  4. `yarn tsc`, `yarn build:all`, then starts the built backend on :7107 against its own kube-sim
 #     (:7543) and asserts: the kubechart, audit-log and kube-assistant routes answer, the five
 #     kubechart:* actions are registered, the example chart template runs to the end, and `yarn why`
@@ -161,6 +161,11 @@ auth:
     guest:
       dangerouslyAllowOutsideDevelopment: true
 EOF
+
+step "config:check --strict: the README's configuration is valid against every installed plugin's schema"
+KUBE_URL="https://127.0.0.1:$KUBE_PORT" KUBE_TOKEN="$KUBE_TOKEN" \
+  yarn backstage-cli config:check --strict --config app-config.yaml --config app-config.install-test.yaml \
+  >"$work/app-config-check.log" 2>&1 || { tail -n 40 "$work/app-config-check.log"; fail "config:check --strict in the new app"; }
 
 step "yarn tsc"
 yarn tsc >"$work/app-tsc.log" 2>&1 || { tail -n 40 "$work/app-tsc.log"; fail "tsc in the new app"; }
