@@ -16,3 +16,4 @@ export * from './refusalWindow';
 export * from './relayingPlugins';
 export * from './entityOwner';
 export * from './deadline';
+export * from './goYaml';

@@ -1,3 +1,8 @@
+import {
+  goYamlEscaped,
+  goYamlWritesAsIs,
+} from '@kubechart/plugin-audit-log-common';
+
 /**
  * One object as `kubectl get <kind> <name> -o json` and `-o yaml` print it, from the JSON the API
  * server sends: kubectl's JSON is Go's `encoding/json` of the object (keys in byte order, four
@@ -372,33 +377,6 @@ function analyze(chars: string[]): Analysis {
 
 type Style = 'plain' | 'single' | 'double' | 'literal';
 
-const ESCAPES: Record<number, string> = {
-  0x00: '0',
-  0x07: 'a',
-  0x08: 'b',
-  0x09: 't',
-  0x0a: 'n',
-  0x0b: 'v',
-  0x0c: 'f',
-  0x0d: 'r',
-  0x1b: 'e',
-  0x22: '"',
-  0x5c: '\\',
-  0x85: 'N',
-  0xa0: '_',
-  0x2028: 'L',
-  0x2029: 'P',
-};
-
-function escaped(c: string): string {
-  const cp = c.codePointAt(0)!;
-  if (ESCAPES[cp] !== undefined) return `\\${ESCAPES[cp]}`;
-  const hex = cp.toString(16).toUpperCase();
-  if (cp <= 0xff) return `\\x${hex.padStart(2, '0')}`;
-  if (cp <= 0xffff) return `\\u${hex.padStart(4, '0')}`;
-  return `\\U${hex.padStart(8, '0')}`;
-}
-
 /** goyaml.v2's block emitter, for the values JSON holds. */
 class YamlEmitter {
   out = '';
@@ -591,8 +569,8 @@ class YamlEmitter {
     const bom = chars[0] === '\ufeff';
     this.indicator('"', true, false, false);
     chars.forEach((c, i) => {
-      if (!isPrintable(c) || bom || isBreak(c) || c === '"' || c === '\\') {
-        this.put(escaped(c));
+      if (bom || !goYamlWritesAsIs(c)) {
+        this.put(goYamlEscaped(c));
         spaces = false;
       } else if (c === ' ') {
         if (

@@ -2,6 +2,8 @@ import { InputError } from '@backstage/errors';
 import {
   TextRedactionOptions,
   forEachSecretValue,
+  goYamlEscaped,
+  goYamlWritesAsIs,
   hideSecretLineBlocks,
   hideUrlCredentials as hideUrlCredentialsIn,
   isSecretKey as isSecretKeyOf,
@@ -505,46 +507,10 @@ function goJsonForm(text: string): string {
     );
 }
 
-/** YAML's short escapes, as go-yaml (helm's `toYaml`) writes them in a double-quoted scalar. */
-const YAML_ESCAPES: Record<number, string> = {
-  0x00: '0',
-  0x07: 'a',
-  0x08: 'b',
-  0x09: 't',
-  0x0a: 'n',
-  0x0b: 'v',
-  0x0c: 'f',
-  0x0d: 'r',
-  0x1b: 'e',
-  0x22: '"',
-  0x5c: '\\',
-  0x85: 'N',
-  0xa0: '_',
-  0x2028: 'L',
-  0x2029: 'P',
-};
-
-/** Characters go-yaml writes as they are in a double-quoted scalar (its `is_printable`, less breaks). */
-const YAML_PRINTABLE =
-  /[\x20-\x21\x23-\x5b\x5d-\x7e\u00a0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]/;
-
 /** `text` as go-yaml writes it in a double-quoted scalar, without the quotes (long lines unfolded). */
 function yamlDoubleQuotedForm(text: string): string {
   let out = '';
-  for (const c of text) {
-    const code = c.codePointAt(0)!;
-    if (YAML_PRINTABLE.test(c)) out += c;
-    else if (YAML_ESCAPES[code]) out += `\\${YAML_ESCAPES[code]}`;
-    else {
-      let [letter, width] = ['U', 8];
-      if (code <= 0xff) [letter, width] = ['x', 2];
-      else if (code <= 0xffff) [letter, width] = ['u', 4];
-      out += `\\${letter}${code
-        .toString(16)
-        .toUpperCase()
-        .padStart(width, '0')}`;
-    }
-  }
+  for (const c of text) out += goYamlWritesAsIs(c) ? c : goYamlEscaped(c);
   return out;
 }
 
