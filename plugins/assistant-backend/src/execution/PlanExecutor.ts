@@ -63,6 +63,8 @@ const MAX_LOG_PODS = 5;
 const MAX_LOG_CONTAINERS = 10;
 /** Containers not read named in an answer; the rest are counted. */
 const NOT_READ_NAMED = 10;
+/** Events of one described object shown at most, the newest; a note says how many there were. */
+const MAX_DESCRIBED_EVENTS = 20;
 /** Most characters of the reason a log could not be read. */
 const MAX_LOG_ERROR_CHARS = 500;
 /** Bytes of one container's log the API server sends at most (`limitBytes`), unless set lower. */
@@ -1261,6 +1263,7 @@ export class PlanExecutor {
     }
     let shown = items.slice(0, 10);
     const parts: string[] = [];
+    const eventNotes: string[] = [];
     let fields = 0;
     for (const [index, item] of shown.entries()) {
       if (
@@ -1275,6 +1278,18 @@ export class PlanExecutor {
       // Each object's YAML in a turn of its own.
       parts.push(await inTurn(() => this.dump(item, plan.resource)));
       if (item.metadata?.namespace && item.metadata.name) {
+        // Its own events, as kubectl selects them (`GetFieldSelector`): by kind, name, namespace
+        // and uid, not those of another kind of the same name (service/web beside
+        // deployment/web) nor of an earlier object of that name (a recreated pod).
+        const kind = RESOURCE_TYPES[plan.resource].kind;
+        const selected = [
+          `involvedObject.kind=${kind}`,
+          `involvedObject.name=${item.metadata.name}`,
+          `involvedObject.namespace=${item.metadata.namespace}`,
+          ...(item.metadata.uid
+            ? [`involvedObject.uid=${item.metadata.uid}`]
+            : []),
+        ];
         const events = await this.list(
           {
             verb: 'get',
@@ -1282,10 +1297,17 @@ export class PlanExecutor {
             namespace: item.metadata.namespace,
           },
           api,
-          { fieldSelector: `involvedObject.name=${item.metadata.name}` },
+          { fieldSelector: selected.join(',') },
         );
+        if (events.length > MAX_DESCRIBED_EVENTS) {
+          eventNotes.push(
+            `Showing the newest ${MAX_DESCRIBED_EVENTS} of ${
+              events.length
+            } events of ${kind.toLowerCase()}/${item.metadata.name}.`,
+          );
+        }
         const lines = applySort('events', events, 'time')
-          .slice(0, 20)
+          .slice(0, MAX_DESCRIBED_EVENTS)
           .map(
             e =>
               `  ${age(
@@ -1301,12 +1323,14 @@ export class PlanExecutor {
       }
     }
     const text = parts.join('---\n');
-    return items.length > shown.length
-      ? {
-          type: 'text',
-          text,
-          truncated: `Described ${shown.length} of ${items.length}.`,
-        }
+    const notes = [
+      ...(items.length > shown.length
+        ? [`Described ${shown.length} of ${items.length}.`]
+        : []),
+      ...eventNotes,
+    ];
+    return notes.length > 0
+      ? { type: 'text', text, truncated: notes.join(' ') }
       : { type: 'text', text };
   }
 
@@ -1348,9 +1372,15 @@ export class PlanExecutor {
     );
     const tailLines = plan.tailLines ?? DEFAULT_LOG_TAIL_LINES;
     const reads = chosen.map(pod => {
+      // `--all-containers`, as the command shows it: init containers, then containers, then
+      // ephemeral containers, in kubectl's order.
       const containers: string[] = plan.container
         ? [plan.container]
-        : (pod.spec?.containers ?? []).map((c: any) => c.name);
+        : [
+            ...(pod.spec?.initContainers ?? []),
+            ...(pod.spec?.containers ?? []),
+            ...(pod.spec?.ephemeralContainers ?? []),
+          ].map((c: any) => c.name);
       return { pod, containers, read: containers.slice(0, MAX_LOG_CONTAINERS) };
     });
     const several =
@@ -1436,6 +1466,15 @@ export class PlanExecutor {
     }
     if (plan.rolloutAction === 'undo') {
       return this.undo(plan, api);
+    }
+    if (plan.rolloutAction === 'history' && plan.resource !== 'deployments') {
+      // Their revisions are ControllerRevisions, which the assistant does not read: an empty
+      // table would say it was never rolled out.
+      throw refused(
+        new NotImplementedError(
+          `The assistant reads the rollout history of deployments only; use kubectl for the history of ${plan.resource}`,
+        ),
+      );
     }
     const workloads = plan.name
       ? [await this.findOne(plan, api)]

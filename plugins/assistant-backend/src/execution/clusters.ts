@@ -1,6 +1,6 @@
 import { Config } from '@backstage/config';
 import { KubeConfig } from '@kubernetes/client-node';
-import { NotFoundError } from '@backstage/errors';
+import { InputError, NotFoundError } from '@backstage/errors';
 
 /** A cluster from `kubernetes.clusterLocatorMethods` (type `config`). */
 export type ClusterDetails = {
@@ -34,6 +34,25 @@ export function readClusters(config: Config): ClusterDetails[] {
   return clusters;
 }
 
+/**
+ * An API server URL as it identifies the server: scheme and host lowercased, the scheme's default
+ * port made explicit, no trailing slash (as KubeChart's ClusterRegistry reads it).
+ */
+export function normalizeServerUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url.trim());
+  } catch {
+    return url.trim().toLowerCase().replace(/\/+$/, '');
+  }
+  const scheme = u.protocol.toLowerCase();
+  const port = u.port || (scheme === 'http:' ? '80' : '443');
+  return `${scheme}//${u.hostname.toLowerCase()}:${port}${u.pathname.replace(
+    /\/+$/,
+    '',
+  )}`;
+}
+
 /** Hands out a client configuration per cluster. */
 export class ClusterRegistry {
   private readonly byName: Map<string, ClusterDetails>;
@@ -46,8 +65,23 @@ export class ClusterRegistry {
   }
 
   static fromConfig(config: Config): ClusterRegistry {
+    const clusters = readClusters(config);
+    // KubeChart's approval rules (which the assistant honours, see ProtectedTargets) name clusters:
+    // a second name for a protected API server would escape them, so it is refused at start-up.
+    if (config.getOptionalConfigArray('kubechart.approvals.rules')?.length) {
+      const servers = new Map<string, string>();
+      for (const c of clusters) {
+        const server = normalizeServerUrl(c.url);
+        const other = servers.get(server);
+        if (other !== undefined && other !== c.name)
+          throw new InputError(
+            `Clusters "${other}" and "${c.name}" are the same API server (${server}); KubeChart approval rules name clusters, so a cluster may be configured only once. Remove one of them.`,
+          );
+        servers.set(server, c.name);
+      }
+    }
     return new ClusterRegistry(
-      readClusters(config),
+      clusters,
       config.getOptionalString('kubeAssistant.defaultCluster'),
     );
   }

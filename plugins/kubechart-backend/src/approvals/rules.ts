@@ -140,3 +140,49 @@ export function protectingRule(
     );
   });
 }
+
+/** A core-group Namespace, which rules check by its name (the run's target), not as reaching into others. */
+export const isNamespaceKind = (groupKind: string) =>
+  groupKind === 'Namespace' || groupKind === '/Namespace';
+
+/**
+ * The gate of a run that applies cluster-scoped objects (other than a Namespace) on a cluster any
+ * rule covers, whatever namespace the run targets: such an object reaches into every namespace (a
+ * CRD changes the objects of its kind everywhere, a ClusterRole what RoleBindings grant with it), so
+ * it cannot be checked against a rule's namespaces. Every rule covering the cluster decides: their
+ * named approvers (groups or users) may approve, as many approvals as the strictest of them needs,
+ * expiring as the earliest of them does. `owner` is left out: the owner of the run's namespace is not
+ * the owner of the namespaces the change reaches. Undefined when no rule covers the cluster; a rule
+ * with no approvers when none of the covering rules names one (the run is then refused).
+ */
+export function clusterScopedRule(
+  settings: ApprovalSettings,
+  cluster: string,
+  reaching: string[],
+): ApprovalRule | undefined {
+  const rules = settings.rules.filter(
+    rule =>
+      !rule.clusters.length || rule.clusters.some(p => globMatches(p, cluster)),
+  );
+  if (!rules.length || !reaching.length) return undefined;
+  const names = rules.map(r => r.name).join(', ');
+  const name = `cluster-scoped objects on ${cluster} (${names})`;
+  return {
+    name:
+      [...name].length > MAX_RULE_NAME
+        ? `cluster-scoped objects on ${cluster} (${rules[0].name} and ${
+            rules.length - 1
+          } more)`.slice(0, MAX_RULE_NAME)
+        : name,
+    clusters: [cluster],
+    namespaces: [],
+    tenants: [],
+    approvers: [
+      ...new Set(
+        rules.flatMap(r => r.approvers.filter(a => a !== OWNER_APPROVER)),
+      ),
+    ],
+    required: Math.max(...rules.map(r => r.required)),
+    expiresAfterMs: Math.min(...rules.map(r => r.expiresAfterMs)),
+  };
+}

@@ -69,6 +69,8 @@ import {
   ApprovalRule,
   ApprovalSettings,
   OWNER_APPROVER,
+  clusterScopedRule,
+  isNamespaceKind,
   protectingRule,
 } from '../approvals/rules';
 import {
@@ -817,7 +819,8 @@ export class RunEngine {
       exec.scope.tenant ??
       (await this.tenantOfTarget(plan.target))?.code;
     const rule = this.options.approvals
-      ? protectingRule(this.options.approvals, plan.target, tenant)
+      ? protectingRule(this.options.approvals, plan.target, tenant) ??
+        (await this.clusterScopedGate(request, exec.scope))
       : undefined;
     if (rule) {
       // An approved run whose input is kept starts on the deciding approval with the rights saved
@@ -837,6 +840,57 @@ export class RunEngine {
       return this.requestApproval(request, plan, actor, exec, rule);
     }
     return this.start(request, plan, actor, exec);
+  }
+
+  /**
+   * The gate of a run that may apply cluster-scoped objects other than a Namespace (a CRD, RBAC, a
+   * PersistentVolume: each reaches into every namespace) on a cluster an approval rule covers, whatever
+   * namespace it targets (see `clusterScopedRule`). A manifests run is judged by its objects; a chart
+   * or rollback run, whose objects are known only once rendered, by what its scope allows (fail
+   * closed). Throws NotAllowedError (403) when none of the covering rules names an approver.
+   */
+  private async clusterScopedGate(
+    request: CreateRunRequest,
+    scope: RunScope,
+  ): Promise<ApprovalRule | undefined> {
+    const { approvals } = this.options;
+    if (!approvals?.rules.length) return undefined;
+    if (request.kind === 'tenant' || request.kind === 'tenant-delete')
+      return undefined;
+    const allowed = scope.allowedClusterScopedKinds.filter(
+      k => !isNamespaceKind(k),
+    );
+    if (!allowed.length) return undefined;
+    let reaching: string[] = allowed;
+    if (request.kind === 'manifests') {
+      const objects = await parseManifestsInTurns(request.manifests, {
+        maxObjects: MAX_POLICY_OBJECTS,
+      });
+      const isNamespaced = await this.discovery.lookup(
+        request.cluster,
+        objects,
+      );
+      reaching = objects
+        .filter(
+          o =>
+            isNamespaced(String(o.apiVersion), String(o.kind)) !== true &&
+            !isNamespaceKind(groupKind(String(o.apiVersion), String(o.kind))),
+        )
+        .map(o => `${o.kind}/${o.metadata?.name}`);
+    }
+    const rule = clusterScopedRule(approvals, request.cluster, reaching);
+    if (rule && !rule.approvers.length) {
+      throw new NotAllowedError(
+        `This run may change cluster-scoped objects (${reaching.join(
+          ', ',
+        )}) on cluster ${
+          request.cluster
+        }, which reach into every namespace, including those approval rules protect there (approval gate: ${
+          rule.name
+        }); none of these rules names an approver other than owner (the owner of this run's namespace is not the owner of the namespaces it reaches), so nobody can approve it and it was not started. Name groups or users as approvers in those rules.`,
+      );
+    }
+    return rule;
   }
 
   /**

@@ -141,9 +141,11 @@ describe.each(databases.eachSupportedId())(
       });
       // A second cluster (the same simulated API server): a tenant code can exist on both.
       const [dev] = base.kubernetes.clusterLocatorMethods[0].clusters;
+      // (Named by another host: the same URL under two names is refused at start-up.)
       base.kubernetes.clusterLocatorMethods[0].clusters.push({
         ...dev,
         name: 'dev2',
+        url: dev.url.replace('127.0.0.1', 'localhost'),
       });
       base.kubechart.limits = {
         runsPerUserPerMinute: 1,

@@ -45,10 +45,21 @@ export class ClusterRegistry {
 
   constructor(clusters: KubechartCluster[]) {
     this.clusters = new Map();
+    const servers = new Map<string, string>();
     for (const c of clusters) {
       if (this.clusters.has(c.name)) {
         throw new InputError(`Cluster "${c.name}" is configured twice`);
       }
+      // Approval rules, tenant records and locks are kept per cluster name: a second name for the
+      // same API server would escape them all, so it is refused rather than trusted.
+      const server = normalizeServerUrl(c.url);
+      const other = servers.get(server);
+      if (other !== undefined) {
+        throw new InputError(
+          `Clusters "${other}" and "${c.name}" are the same API server (${server}); KubeChart keeps approval rules, tenants and locks per cluster name, so a cluster may be configured only once. Remove one of them.`,
+        );
+      }
+      servers.set(server, c.name);
       this.clusters.set(c.name, c);
     }
   }
@@ -88,6 +99,25 @@ export class ClusterRegistry {
   kubeconfigYaml(name: string): string {
     return this.kubeConfig(name).exportConfig();
   }
+}
+
+/**
+ * An API server URL as it identifies the server: scheme and host lowercased, the scheme's default
+ * port made explicit, no trailing slash. Host names are not resolved: two names of one address are
+ * not told apart.
+ * @public
+ */
+export function normalizeServerUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url.trim());
+  } catch {
+    return url.trim().toLowerCase().replace(/\/+$/, '');
+  }
+  const scheme = u.protocol.toLowerCase();
+  const port = u.port || (scheme === 'http:' ? '80' : '443');
+  const path = u.pathname.replace(/\/+$/, '');
+  return `${scheme}//${u.hostname.toLowerCase()}:${port}${path}`;
 }
 
 /**
