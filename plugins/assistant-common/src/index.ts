@@ -11,3 +11,4 @@ export * from './renderKubectl';
 export * from './safety';
 export * from './permissions';
 export * from './api';
+export { hiddenCharacters } from './hiddenCharacters';

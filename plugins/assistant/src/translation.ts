@@ -8,6 +8,10 @@ import { createTranslationRef } from '@backstage/frontend-plugin-api';
 export const assistantTranslationRef = createTranslationRef({
   id: 'plugin.kube-assistant',
   messages: {
+    hiddenCharacters_one:
+      'This result holds {{count}} invisible or direction-changing character, shown as ⟨U+…⟩.',
+    hiddenCharacters_other:
+      'This result holds {{count}} invisible or direction-changing characters, shown as ⟨U+…⟩.',
     title: 'Kubernetes assistant',
     entityTitle: 'Ask about this workload',
     launcher: 'Ask the Kubernetes assistant',

@@ -17,3 +17,4 @@ export * from './relayingPlugins';
 export * from './entityOwner';
 export * from './deadline';
 export * from './goYaml';
+export * from './hiddenCharacters';

@@ -7,6 +7,10 @@ import { createTranslationRef } from '@backstage/frontend-plugin-api';
 export const auditLogTranslationRef = createTranslationRef({
   id: 'plugin.audit-log',
   messages: {
+    hiddenCharacters_one:
+      'This event holds {{count}} invisible or direction-changing character, shown as ⟨U+…⟩.',
+    hiddenCharacters_other:
+      'This event holds {{count}} invisible or direction-changing characters, shown as ⟨U+…⟩.',
     page: {
       title: 'Audit log',
       subtitle:

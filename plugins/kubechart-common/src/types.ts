@@ -675,10 +675,17 @@ export type TenantHealth = {
   /**
    * `unknown` (answered with 503) while the health cache of the tenant's cluster does not follow the
    * cluster (a list or watch fails): `message` says why, `releases`, `quota` and `urls` are empty,
-   * and `lastSeenAt` says until when the cache followed the cluster.
+   * and `lastSeenAt` says until when the cache followed the cluster; `unknown` too when the tenant's
+   * namespace cannot be read. `unhealthy` when the namespace does not exist (`quota` and `urls`
+   * empty) or is terminating, whatever its releases say.
    */
   status: 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
-  /** Why the status is `unknown`. */
+  /**
+   * Why the status is `unknown`, or why the tenant is worse than its releases say: its namespace
+   * does not exist or is terminating (`unhealthy`), or pods no Deployment, StatefulSet or
+   * DaemonSet of a release runs (a Job's or CronJob's, bare pods) have failing containers (at
+   * least `degraded`).
+   */
   message?: string;
   /**
    * Per release: its workloads' pods that are Ready of those it runs or asks for (pods that ended are

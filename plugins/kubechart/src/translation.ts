@@ -330,13 +330,18 @@ export const kubechartTranslationRef = createTranslationRef({
       quota: 'Quota',
       releases: 'Releases',
       updated: 'Updated {{seconds}} s ago',
+      updatedAhead:
+        'Updated in {{seconds}} s: the server clock is ahead of this browser, so how old this is is not known',
       unreachable: 'Cluster unreachable',
       tenantUnknown: 'Health not known',
       lastSeen: 'Last seen {{seconds}} s ago',
+      lastSeenAhead:
+        'Last seen in {{seconds}} s: the server clock is ahead of this browser, so how long ago is not known',
       notSeen: 'Not reachable since this page was opened',
       tenantNotSeen:
         'The backend has not followed this cluster since it started',
       checked: 'checked {{seconds}} s ago',
+      checkedAhead: 'checked in {{seconds}} s (server clock ahead)',
       noClusters: 'No clusters are configured.',
       noTargets:
         'This entity has no kubechart annotations pointing to a cluster or tenant.',

@@ -26,6 +26,13 @@ import { makeListPages } from './listPages';
 import { SlicedListWatch } from './slicedInformer';
 import { makeWatchRequest } from './watchRequest';
 import { PodAggregates } from './podAggregates';
+import {
+  MAX_ALERTS,
+  MAX_WARNINGS,
+  MAX_WORKLOAD_ITEMS,
+  capPerNamespace,
+  setHealthDetail,
+} from './healthDetail';
 import { parseCpu, parseMemory } from './quantity';
 import {
   makeTrimmedInformer,
@@ -37,15 +44,14 @@ import {
 
 type Cached<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
 
-const MAX_ALERTS = 50;
-/**
- * Workloads a health answer names: the worst ones. Whoever may create workloads can leave thousands
- * behind; the answer's counts still count every one.
- */
-const MAX_WORKLOAD_ITEMS = 50;
 const WARNINGS = 'type=Warning';
-const eventTime = (e: CoreV1Event) =>
+/** The time an Event claims (its writer chooses it): its last occurrence, else its eventTime. */
+const claimedTime = (e: CoreV1Event) =>
   new Date((e.lastTimestamp ?? e.eventTime ?? 0) as any).getTime() || 0;
+/** How far ahead of the server's creation time an Event first listed may claim to be. */
+const EVENT_CLOCK_SKEW_MS = 60_000;
+const eventKey = (e: CoreV1Event) =>
+  `${e.metadata?.namespace ?? ''}\u0000${e.metadata?.name ?? ''}`;
 /** Signals go out at most this often per cluster. */
 const SIGNAL_INTERVAL_MS = 1000;
 /** How often metrics.k8s.io usage is read, unless configured. */
@@ -90,6 +96,11 @@ export class ClusterHealthCache {
   private statefulSets!: Cached<V1StatefulSet>;
   private daemonSets!: Cached<V1DaemonSet>;
   private events!: Cached<CoreV1Event>;
+  /**
+   * When the cache saw each Event's current version (watched: when it came; in the first list: no
+   * later than its server-set creation time and a minute's skew): an Event cannot claim to be newer.
+   */
+  private readonly eventSeenAt = new Map<string, number>();
   private version?: string;
   private metricsUsage?: { cpu: number; memory: number; at: number };
   private computed?: ClusterHealth;
@@ -278,6 +289,18 @@ export class ClusterHealthCache {
       trimEvent,
       WARNINGS,
     );
+    const seen = (e: CoreV1Event) => {
+      let at = Date.now();
+      const created = new Date(
+        (e.metadata?.creationTimestamp ?? 0) as any,
+      ).getTime();
+      if (!this.entries(['events'])[0]?.listed && created > 0)
+        at = Math.min(at, created + EVENT_CLOCK_SKEW_MS);
+      this.eventSeenAt.set(eventKey(e), at);
+    };
+    this.events.on('add', seen);
+    this.events.on('update', seen);
+    this.events.on('delete', e => this.eventSeenAt.delete(eventKey(e)));
     this.kubeConfig
       .makeApiClient(VersionApi)
       .getCode()
@@ -548,6 +571,7 @@ export class ClusterHealthCache {
       });
     }
     // Pods with failing containers (kept per namespace for workload status).
+    const nodeAlerts = [...alerts];
     const failingAlerts = this.podFigures.failingAlerts();
     alerts.push(...failingAlerts.slice(0, MAX_ALERTS));
     let degraded = 0;
@@ -576,54 +600,66 @@ export class ClusterHealthCache {
     // (kind, namespace, name), so the same cluster always names the same workloads.
     const readyShare = (w: { ready: number; desired: number }) =>
       w.desired > 0 ? w.ready / w.desired : 0;
-    const items: WorkloadHealth[] = judged
-      .map((j, order) => ({ ...j, order }))
-      .sort(
-        (a, b) =>
-          Number(b.status === 'failed') - Number(a.status === 'failed') ||
-          readyShare(a.w) - readyShare(b.w) ||
-          a.order - b.order,
-      )
-      .slice(0, MAX_WORKLOAD_ITEMS)
-      .map(({ w, failing, status }) => ({
-        kind: w.kind,
-        namespace: w.namespace,
-        name: w.name,
-        ready: w.ready,
-        desired: w.desired,
-        status,
-        // Why the rollout cannot finish comes first, then a failing pod, then what it waits for.
-        reason:
-          (w.stuck && w.problem) ||
-          (failing && podProblems(failing).text[0]) ||
-          `${w.ready}/${w.desired} ready${w.problem ? `, ${w.problem}` : ''}${
-            selectorProblem(w.selector)
-              ? `, ${selectorProblem(w.selector)}`
-              : ''
-          }`,
-      }));
+    // The worst of each namespace, as many as an answer names, for callers who see only some.
+    const allItems: WorkloadHealth[] = capPerNamespace(
+      judged
+        .map((j, order) => ({ ...j, order, namespace: j.w.namespace }))
+        .sort(
+          (a, b) =>
+            Number(b.status === 'failed') - Number(a.status === 'failed') ||
+            readyShare(a.w) - readyShare(b.w) ||
+            a.order - b.order,
+        ),
+      MAX_WORKLOAD_ITEMS,
+    ).map(({ w, failing, status }) => ({
+      kind: w.kind,
+      namespace: w.namespace,
+      name: w.name,
+      ready: w.ready,
+      desired: w.desired,
+      status,
+      // Why the rollout cannot finish comes first, then a failing pod, then what it waits for.
+      reason:
+        (w.stuck && w.problem) ||
+        (failing && podProblems(failing).text[0]) ||
+        `${w.ready}/${w.desired} ready${w.problem ? `, ${w.problem}` : ''}${
+          selectorProblem(w.selector) ? `, ${selectorProblem(w.selector)}` : ''
+        }`,
+    }));
+    const items = allItems.slice(0, MAX_WORKLOAD_ITEMS);
     const healthy = this.workloadFigures.size - behind.length;
 
     const allWarnings = this.events.list().filter(e => e.type === 'Warning');
-    const warnings = allWarnings
-      // By time, newest first (ISO strings, listed and watched alike).
-      .sort((a, b) => eventTime(b) - eventTime(a))
-      .slice(0, 20);
+    // An Event's time is its writer's to choose: one dated in the future would outrank every real
+    // warning until it expires. It counts as no later than when the cache saw it.
+    const timeOf = (e: CoreV1Event) =>
+      Math.min(claimedTime(e), this.eventSeenAt.get(eventKey(e)) ?? Date.now());
+    const warningAlerts: HealthAlert[] = capPerNamespace(
+      allWarnings
+        .map(e => ({ e, at: timeOf(e) }))
+        // By time, newest first.
+        .sort((a, b) => b.at - a.at)
+        .map(
+          ({ e, at }): HealthAlert => ({
+            type: 'warning-event',
+            // The namespace the Event was written in, which its writer may write to: not the one it
+            // says its object is in (the API server does not check a new-style Event's). An Event
+            // about a cluster-scoped object (a Node) has none.
+            namespace: e.involvedObject?.namespace
+              ? e.metadata?.namespace
+              : undefined,
+            object: `${e.involvedObject?.kind}/${e.involvedObject?.name}`,
+            reason: e.reason ?? 'Warning',
+            message: e.message ?? '',
+            at: at > 0 ? new Date(at).toISOString() : undefined,
+          }),
+        ),
+      MAX_WARNINGS,
+    );
     // Every alert the cluster has, of which the answer names the first MAX_ALERTS.
     const alertsTotal =
       notReady.length + failingAlerts.length + allWarnings.length;
-    for (const e of warnings) {
-      alerts.push({
-        type: 'warning-event',
-        namespace: e.involvedObject?.namespace,
-        object: `${e.involvedObject?.kind}/${e.involvedObject?.name}`,
-        reason: e.reason ?? 'Warning',
-        message: e.message ?? '',
-        at: e.lastTimestamp
-          ? new Date(e.lastTimestamp as any).toISOString()
-          : undefined,
-      });
-    }
+    alerts.push(...warningAlerts.slice(0, MAX_WARNINGS));
 
     const { cpu: allocCpu, memory: allocMem } = nodes.allocatable();
     let utilisation: ClusterHealth['utilisation'];
@@ -663,7 +699,7 @@ export class ClusterHealthCache {
           (failingAlerts.some(a => a.type === 'crash-loop')
             ? 'crash-looping pods'
             : 'pods with failing containers');
-    return {
+    const answer: ClusterHealth = {
       cluster: this.cluster,
       status,
       message,
@@ -675,5 +711,12 @@ export class ClusterHealthCache {
       alertsTotal,
       observedAt: new Date().toISOString(),
     };
+    setHealthDetail(answer, {
+      items: allItems,
+      nodeAlerts,
+      failing: capPerNamespace(failingAlerts, MAX_ALERTS),
+      warnings: warningAlerts,
+    });
+    return answer;
   }
 }

@@ -341,8 +341,8 @@ describe('HealthService', () => {
   });
 
   it("answers a tenant's health from the informers it reads while the backend may not read nodes or events, and the cluster names what it does not follow", async () => {
-    // The backend's identity may read what tenant health reads (pods and workloads, quotas,
-    // ingresses) but not list or watch nodes or events (cluster-scoped reads its RBAC lacks).
+    // The backend's identity may read what tenant health reads (pods and workloads, its namespace,
+    // quotas, ingresses) but not list or watch nodes or events (cluster-scoped reads its RBAC lacks).
     const reader = limitedUser({
       name: 'health-reader',
       clusterRules: [
@@ -353,6 +353,7 @@ describe('HealthService', () => {
           verbs: ['list', 'watch'],
         },
         { apiGroups: [''], resources: ['resourcequotas'], verbs: ['get'] },
+        { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
         {
           apiGroups: ['networking.k8s.io'],
           resources: ['ingresses'],

@@ -12,11 +12,12 @@ import {
   NetworkingV1Api,
   V1DaemonSet,
   V1Deployment,
+  V1Pod,
   V1StatefulSet,
 } from '@kubernetes/client-node';
 import { TenantRecord } from '../database/RunStore';
 import { KubeClient } from '../lib/KubeClient';
-import { isNotFound } from '../lib/kubeErrors';
+import { describeKubeError, isNotFound } from '../lib/kubeErrors';
 import { podProblems, podsMatching, selectorProblem } from '../lib/readiness';
 import { ClusterHealthCache, TENANT_INFORMERS } from './ClusterHealthCache';
 import { workloadRollout } from './clusterAggregates';
@@ -134,7 +135,9 @@ export class HealthService {
    * `unknown`, with no release, while the informers tenant health reads (pods, Deployments,
    * StatefulSets, DaemonSets: {@link TENANT_INFORMERS}) do not follow the cluster (a list or watch of
    * one fails): what they hold may be gone from the cluster. Other informers (nodes, events) failing
-   * does not make it `unknown`.
+   * does not make it `unknown`. The namespace's pods that no judged workload selects (a Job's or
+   * CronJob's, bare pods) and whose containers fail, as cluster health counts them, make the tenant
+   * at least `degraded`, and `message` names the first.
    */
   async tenantReadiness(
     tenant: TenantRecord,
@@ -175,6 +178,9 @@ export class HealthService {
       reason?: string;
     };
     const byRelease = new Map<string, Judged[]>();
+    // The pods the judged workloads select: the namespace's other pods (a Job's or CronJob's, bare
+    // ones) are looked at for failing containers below.
+    const selected = new Set<V1Pod>();
     for (const r of tenant.releases) byRelease.set(r, []);
     const workloads: Array<
       [
@@ -192,6 +198,7 @@ export class HealthService {
         if (!release) continue;
         // Its pods as its whole selector selects them (matchLabels and matchExpressions).
         const matching = podsMatching(livePods, w.spec?.selector);
+        for (const p of matching) selected.add(p);
         const ready = matching.filter(p =>
           p.status?.conditions?.some(
             c => c.type === 'Ready' && c.status === 'True',
@@ -260,14 +267,31 @@ export class HealthService {
     let status: TenantHealth['status'] = 'healthy';
     if (releases.some(r => r.status === 'unhealthy')) status = 'unhealthy';
     else if (releases.some(r => r.status === 'degraded')) status = 'degraded';
-    return { releases, status };
+    // Pods no judged workload selects whose containers fail (a Job's or CronJob's crash-looping or
+    // failed pod, a bare pod), as the cluster's health counts them: the tenant is degraded, and
+    // says which.
+    const failingOthers = nsPods
+      .filter(p => !selected.has(p))
+      .map(p => ({ pod: p, problems: podProblems(p) }))
+      .filter(x => x.problems.failing);
+    if (failingOthers.length === 0) return { releases, status };
+    if (status === 'healthy') status = 'degraded';
+    const [first] = failingOthers;
+    const message = `${
+      failingOthers.length
+    } pod(s) that no Deployment, StatefulSet or DaemonSet of a release runs fail: Pod ${
+      first.pod.metadata?.name
+    }: ${first.problems.text[0] ?? first.problems.failingReason ?? 'failing'}`;
+    return { releases, status, message };
   }
 
   /**
    * Per-release pod readiness (from the cache), quota use and access URLs of a tenant, as of now.
    * While the informers it reads do not follow the cluster: `unknown` with why, nothing else of the
    * tenant, and `lastSeenAt` when the first of them stopped following the cluster (see
-   * {@link ClusterHealthCache.freshness}); none when it never followed it.
+   * {@link ClusterHealthCache.freshness}); none when it never followed it. `unhealthy` when the
+   * tenant's namespace does not exist (nothing else of the tenant) or is terminating; `unknown`
+   * when it cannot be read.
    */
   async tenantHealth(tenant: TenantRecord): Promise<TenantHealth> {
     const { releases, status, message } = await this.tenantReadiness(tenant);
@@ -294,6 +318,37 @@ export class HealthService {
       };
     }
     const client = new KubeClient(this.clusters.kubeConfig(tenant.cluster));
+    // The cache keeps no namespaces: a tenant whose namespace was deleted (or is being deleted)
+    // runs nothing, which its releases alone (`no-workloads`) would not say. A namespace that
+    // cannot be read leaves the tenant's health not known, with why.
+    let namespaceProblem: string | undefined;
+    try {
+      const n = await client.core.readNamespace({ name: ns });
+      if (n.metadata?.deletionTimestamp)
+        namespaceProblem = `namespace ${ns} is terminating`;
+    } catch (e) {
+      return {
+        tenant: tenant.code,
+        cluster: tenant.cluster,
+        namespace: ns,
+        ...(isNotFound(e)
+          ? {
+              status: 'unhealthy' as const,
+              message: `namespace ${ns} does not exist`,
+            }
+          : {
+              status: 'unknown' as const,
+              message: `namespace ${ns} could not be read: ${describeKubeError(
+                e,
+                tenant.cluster,
+              )}`,
+            }),
+        releases,
+        quota: { hard: {}, used: {} },
+        urls: [],
+        observedAt: new Date().toISOString(),
+      };
+    }
     const quota = await client.core
       .readNamespacedResourceQuota({ name: 'kubechart-quota', namespace: ns })
       .then(q => ({
@@ -331,7 +386,9 @@ export class HealthService {
       tenant: tenant.code,
       cluster: tenant.cluster,
       namespace: ns,
-      status,
+      ...(namespaceProblem
+        ? { status: 'unhealthy' as const, message: namespaceProblem }
+        : { status, ...(message ? { message } : {}) }),
       releases,
       quota,
       urls: [...urls].sort(),

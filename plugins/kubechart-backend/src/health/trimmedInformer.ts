@@ -190,7 +190,8 @@ function objectName(name: string | undefined): string | undefined {
 /**
  * What cluster health reads of an Event (the newest warnings become alerts): who it is about, why
  * (its reason and message redacted and bounded, {@link clusterMessage}; the names of what it is
- * about bounded too), and when. Source, series, counts and managed
+ * about bounded too), where it was written (its own namespace, which alerts are attributed to) and
+ * when (as claimed, and as the API server created it). Source, series, counts and managed
  * fields are dropped.
  */
 export function trimEvent(event: CoreV1Event): CoreV1Event {
@@ -201,6 +202,8 @@ export function trimEvent(event: CoreV1Event): CoreV1Event {
       namespace: metadata?.namespace,
       uid: metadata?.uid,
       resourceVersion: metadata?.resourceVersion,
+      // Set by the API server: an Event first listed claims no later time (see ClusterHealthCache).
+      creationTimestamp: metadata?.creationTimestamp,
     },
     involvedObject: {
       kind: objectName(involvedObject?.kind),

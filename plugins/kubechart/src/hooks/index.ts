@@ -6,7 +6,7 @@ export { useClusterHealth } from './useClusterHealth';
 export type { ClusterHealthResult } from './useClusterHealth';
 export { useTenantHealth } from './useTenantHealth';
 export { useTenants } from './useTenants';
-export { useNow, secondsSince } from './useNow';
+export { useNow, ageOf } from './useNow';
 export { useReleaseHead } from './useReleaseHead';
 export { useEntityDrift } from './useEntityDrift';
 export type { EntityDriftItem } from './useEntityDrift';

@@ -10,6 +10,12 @@ import TableRow from '@material-ui/core/TableRow';
 import Typography from '@material-ui/core/Typography';
 import { makeStyles } from '@material-ui/core/styles';
 import { assistantTranslationRef } from '../../translation';
+import {
+  HiddenCharactersWarning,
+  VisibleText,
+  countHidden,
+  withoutColours,
+} from '../shared/visibleText';
 
 const useStyles = makeStyles(theme => ({
   table: { maxHeight: 360 },
@@ -30,6 +36,15 @@ export function ResultView(props: { result: ExecutionResult }) {
   const classes = useStyles();
   const { t } = useTranslationRef(assistantTranslationRef);
   const { result } = props;
+  // Logs, events and tables are text the workloads and tenants wrote: colour codes are dropped,
+  // any other hidden character (a direction override, an escape) is shown as a marker, and counted.
+  let shown: string[];
+  if (result.type === 'table')
+    shown = [...result.columns, ...result.rows.flat()];
+  else if (result.type === 'diagnosis')
+    shown = [result.answer, ...result.evidence.map(withoutColours)];
+  else shown = [withoutColours(result.text)];
+  const hidden = countHidden(...shown);
   let body: JSX.Element;
   if (result.type === 'table') {
     body =
@@ -41,7 +56,9 @@ export function ResultView(props: { result: ExecutionResult }) {
             <TableHead>
               <TableRow>
                 {result.columns.map(c => (
-                  <TableCell key={c}>{c}</TableCell>
+                  <TableCell key={c}>
+                    <VisibleText text={c} />
+                  </TableCell>
                 ))}
               </TableRow>
             </TableHead>
@@ -49,7 +66,9 @@ export function ResultView(props: { result: ExecutionResult }) {
               {result.rows.map((row, i) => (
                 <TableRow key={i}>
                   {row.map((cell, j) => (
-                    <TableCell key={j}>{cell}</TableCell>
+                    <TableCell key={j}>
+                      <VisibleText text={cell} />
+                    </TableCell>
                   ))}
                 </TableRow>
               ))}
@@ -58,7 +77,11 @@ export function ResultView(props: { result: ExecutionResult }) {
         </TableContainer>
       );
   } else if (result.type === 'text') {
-    body = <pre className={classes.text}>{result.text}</pre>;
+    body = (
+      <pre className={classes.text}>
+        <VisibleText text={withoutColours(result.text)} />
+      </pre>
+    );
   } else if (result.type === 'diagnosis') {
     body = (
       <>
@@ -68,14 +91,18 @@ export function ResultView(props: { result: ExecutionResult }) {
           data-testid="assistant-diagnosis"
           color={result.healthy ? 'textPrimary' : 'error'}
         >
-          {result.answer}
+          <VisibleText text={result.answer} />
         </Typography>
         {result.evidence.length > 0 && (
           <>
             <Typography variant="caption" color="textSecondary">
               {t('evidence')}
             </Typography>
-            <pre className={classes.text}>{result.evidence.join('\n')}</pre>
+            <pre className={classes.text}>
+              <VisibleText
+                text={result.evidence.map(withoutColours).join('\n')}
+              />
+            </pre>
           </>
         )}
         <Typography variant="caption" color="textSecondary">
@@ -84,10 +111,15 @@ export function ResultView(props: { result: ExecutionResult }) {
       </>
     );
   } else {
-    body = <Typography variant="body2">{result.text}</Typography>;
+    body = (
+      <Typography variant="body2">
+        <VisibleText text={withoutColours(result.text)} />
+      </Typography>
+    );
   }
   return (
     <Box mt={1}>
+      <HiddenCharactersWarning count={hidden} />
       {body}
       {'truncated' in result && result.truncated && (
         <Typography variant="caption" color="textSecondary">

@@ -9,6 +9,7 @@ import {
 import Typography from '@material-ui/core/Typography';
 import { auditLogTranslationRef } from '../../translation';
 import { SeverityChip } from './SeverityChip';
+import { VisibleText } from '../shared/visibleText';
 
 /** Whether the event is a gap record: events were dropped before it. */
 export function isGapRecord(event: AuditEvent): boolean {
@@ -54,6 +55,7 @@ export function AuditEventsTable(props: {
       title: t('table.actor'),
       field: 'actor',
       cellStyle: { wordBreak: 'break-word' },
+      render: e => <VisibleText text={e.actor ?? ''} />,
     },
     { title: t('table.plugin'), field: 'plugin' },
     {
@@ -64,7 +66,7 @@ export function AuditEventsTable(props: {
           <>
             {e.eventId}
             <Typography variant="body2" color="error" role="note">
-              {t('table.gap', { message: e.error ?? '' })}
+              <VisibleText text={t('table.gap', { message: e.error ?? '' })} />
             </Typography>
           </>
         ) : (
@@ -83,7 +85,7 @@ export function AuditEventsTable(props: {
       // targets are long refs: give them room and break only at separators
       width: '30%',
       cellStyle: { minWidth: 280, overflowWrap: 'anywhere' },
-      render: targetOf,
+      render: e => <VisibleText text={targetOf(e)} />,
     },
   ];
   // material-table keeps row state by `id`; an event's sequence number is unique.

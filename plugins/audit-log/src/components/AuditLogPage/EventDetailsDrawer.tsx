@@ -7,6 +7,11 @@ import Typography from '@material-ui/core/Typography';
 import { makeStyles } from '@material-ui/core/styles';
 import CloseIcon from '@material-ui/icons/Close';
 import { auditLogTranslationRef } from '../../translation';
+import {
+  HiddenCharactersWarning,
+  VisibleText,
+  countHidden,
+} from '../shared/visibleText';
 
 const useStyles = makeStyles(theme => ({
   // long values (paths, refs, messages) wrap instead of running off the drawer
@@ -27,7 +32,7 @@ function Block(props: { text: string; label: string }) {
   const classes = useStyles();
   return (
     <pre className={classes.block} aria-label={props.label}>
-      {props.text}
+      <VisibleText text={props.text} />
     </pre>
   );
 }
@@ -40,6 +45,21 @@ export function EventDetailsDrawer(props: {
   const { event, onClose } = props;
   const { t } = useTranslationRef(auditLogTranslationRef);
   const classes = useStyles();
+  // What an event records (a failure reason the cluster wrote, meta other users wrote) is shown
+  // with its hidden characters as markers, and counted here.
+  const meta = event && JSON.stringify(event.meta ?? {}, null, 2);
+  const request = event?.request && JSON.stringify(event.request, null, 2);
+  const hidden = event
+    ? countHidden(
+        event.actor,
+        event.plugin,
+        event.eventId,
+        event.status,
+        meta,
+        event.error,
+        request,
+      )
+    : 0;
   return (
     <Drawer anchor="right" open={Boolean(event)} onClose={onClose}>
       {event && (
@@ -57,19 +77,18 @@ export function EventDetailsDrawer(props: {
                 {t('details.title', { seq: String(event.seq) })}
               </Typography>
               <Typography variant="subtitle2" color="textSecondary">
-                {event.plugin}.{event.eventId} · {event.status} ·{' '}
-                {event.occurredAt}
+                <VisibleText
+                  text={`${event.plugin}.${event.eventId} · ${event.status} · ${event.occurredAt}`}
+                />
               </Typography>
             </Box>
             <IconButton aria-label={t('details.close')} onClick={onClose}>
               <CloseIcon />
             </IconButton>
           </Box>
+          <HiddenCharactersWarning count={hidden} />
           <Typography variant="h6">{t('details.meta')}</Typography>
-          <Block
-            label={t('details.meta')}
-            text={JSON.stringify(event.meta ?? {}, null, 2)}
-          />
+          <Block label={t('details.meta')} text={meta ?? '{}'} />
           {event.error && (
             <>
               <Typography variant="h6">{t('details.error')}</Typography>
@@ -79,10 +98,7 @@ export function EventDetailsDrawer(props: {
           {event.request && (
             <>
               <Typography variant="h6">{t('details.request')}</Typography>
-              <Block
-                label={t('details.request')}
-                text={JSON.stringify(event.request, null, 2)}
-              />
+              <Block label={t('details.request')} text={request ?? ''} />
             </>
           )}
           <Typography variant="h6">{t('details.hash')}</Typography>

@@ -3,7 +3,8 @@ import Typography from '@material-ui/core/Typography';
 import Alert from '@material-ui/lab/Alert';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
 import { kubechartTranslationRef } from '../../translation';
-import { ClusterHealthResult, secondsSince, useNow } from '../../hooks';
+import { ClusterHealthResult, ageOf, useNow } from '../../hooks';
+import { VisibleText } from '../shared/visibleText';
 import { RunStatus } from '../RunStatus';
 import { UtilisationBar } from './UtilisationBar';
 import { ClusterProblems } from './ClusterProblems';
@@ -17,6 +18,25 @@ export function ClusterHealthPanel(props: { result: ClusterHealthResult }) {
   const { t } = useTranslationRef(kubechartTranslationRef);
   const now = useNow();
   const { health } = result;
+  /** "N s ago", or how far ahead a time the server's clock set lies (its age is then not known). */
+  const since = (
+    iso: string | undefined,
+    key: 'updated' | 'lastSeen' | 'checked',
+  ) => {
+    const age = ageOf(iso, now);
+    const seconds = String(age.seconds);
+    if (key === 'updated')
+      return t(age.ahead ? 'health.updatedAhead' : 'health.updated', {
+        seconds,
+      });
+    if (key === 'lastSeen')
+      return t(age.ahead ? 'health.lastSeenAhead' : 'health.lastSeen', {
+        seconds,
+      });
+    return t(age.ahead ? 'health.checkedAhead' : 'health.checked', {
+      seconds,
+    });
+  };
 
   const header = (
     <Box display="flex" alignItems="center" justifyContent="space-between">
@@ -36,17 +56,12 @@ export function ClusterHealthPanel(props: { result: ClusterHealthResult }) {
         {header}
         <Alert severity="error">
           <strong>{t('health.unreachable')}</strong>:{' '}
-          {health?.message ?? result.error?.message}
+          <VisibleText text={health?.message ?? result.error?.message ?? ''} />
           <div>
             {result.lastSeenAt
-              ? t('health.lastSeen', {
-                  seconds: String(secondsSince(result.lastSeenAt, now)),
-                })
+              ? since(result.lastSeenAt, 'lastSeen')
               : t('health.notSeen')}
-            {health?.observedAt &&
-              ` · ${t('health.checked', {
-                seconds: String(secondsSince(health.observedAt, now)),
-              })}`}
+            {health?.observedAt && ` · ${since(health.observedAt, 'checked')}`}
           </div>
         </Alert>
       </Box>
@@ -58,7 +73,7 @@ export function ClusterHealthPanel(props: { result: ClusterHealthResult }) {
       {header}
       {health.status !== 'ok' && health.message && (
         <Typography variant="body2" color="textSecondary">
-          {health.message}
+          <VisibleText text={health.message} />
         </Typography>
       )}
       <Typography variant="body2">
@@ -82,9 +97,7 @@ export function ClusterHealthPanel(props: { result: ClusterHealthResult }) {
         detail={health.utilisation.source}
       />
       <Typography variant="caption" color="textSecondary">
-        {t('health.updated', {
-          seconds: String(secondsSince(health.observedAt, now)),
-        })}
+        {since(health.observedAt, 'updated')}
       </Typography>
     </Box>
   );

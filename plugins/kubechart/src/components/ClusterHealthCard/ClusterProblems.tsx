@@ -5,6 +5,11 @@ import type {
   HealthAlert,
 } from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
+import {
+  HiddenCharactersWarning,
+  VisibleText,
+  countHidden,
+} from '../shared/visibleText';
 
 const MAX_ALERTS = 5;
 
@@ -84,41 +89,61 @@ export function ClusterProblems(props: { health: ClusterHealth }) {
   ) {
     return null;
   }
+  // A tenant writes Warning Events in its namespace, and workloads' reasons quote the cluster:
+  // their hidden characters are marked, and counted here.
+  const hidden = countHidden(
+    ...unhealthy.map(w => w.reason),
+    ...alerts.flatMap(a => [a.object, a.reason, a.message]),
+  );
   return (
-    <ul style={{ margin: 0, paddingLeft: 20 }}>
-      {unhealthy.map(w => (
-        <li key={`${w.kind}/${w.namespace}/${w.name}`}>
-          <Typography variant="body2">
-            {w.namespace}/{w.name} ({w.kind}, {w.ready}/{w.desired}) —{' '}
-            {w.status}
-            {w.reason ? `: ${w.reason}` : ''}
-          </Typography>
-        </li>
-      ))}
-      {moreWorkloads && (
-        <li key="more-workloads">
-          <Typography variant="body2">{moreWorkloads}</Typography>
-        </li>
-      )}
-      {alerts.map((a, i) => {
-        const kind = failingPodLabel(a.type);
-        return (
-          <li key={`alert-${i}`}>
-            <Typography variant="body2" color="textSecondary">
-              {t('health.alert')}: {a.namespace ? `${a.namespace}/` : ''}
-              {a.object} — {kind ? `${t(kind)} (${a.reason})` : a.reason}:{' '}
-              {a.message}
+    <>
+      <HiddenCharactersWarning count={hidden} />
+      <ul style={{ margin: 0, paddingLeft: 20 }}>
+        {unhealthy.map(w => (
+          <li key={`${w.kind}/${w.namespace}/${w.name}`}>
+            <Typography variant="body2">
+              {w.namespace}/{w.name} ({w.kind}, {w.ready}/{w.desired}) —{' '}
+              {w.status}
+              {w.reason && (
+                <>
+                  : <VisibleText text={w.reason} />
+                </>
+              )}
             </Typography>
           </li>
-        );
-      })}
-      {moreAlertsText && (
-        <li key="more-alerts">
-          <Typography variant="body2" color="textSecondary">
-            {moreAlertsText}
-          </Typography>
-        </li>
-      )}
-    </ul>
+        ))}
+        {moreWorkloads && (
+          <li key="more-workloads">
+            <Typography variant="body2">{moreWorkloads}</Typography>
+          </li>
+        )}
+        {alerts.map((a, i) => {
+          const kind = failingPodLabel(a.type);
+          return (
+            <li key={`alert-${i}`}>
+              <Typography variant="body2" color="textSecondary">
+                {t('health.alert')}: {a.namespace ? `${a.namespace}/` : ''}
+                <VisibleText text={a.object} /> —{' '}
+                {kind ? (
+                  <>
+                    {t(kind)} (<VisibleText text={a.reason} />)
+                  </>
+                ) : (
+                  <VisibleText text={a.reason} />
+                )}
+                : <VisibleText text={a.message} />
+              </Typography>
+            </li>
+          );
+        })}
+        {moreAlertsText && (
+          <li key="more-alerts">
+            <Typography variant="body2" color="textSecondary">
+              {moreAlertsText}
+            </Typography>
+          </li>
+        )}
+      </ul>
+    </>
   );
 }

@@ -157,6 +157,32 @@ describe('EntityClusterHealthCard', () => {
     expect(panel).not.toHaveTextContent('healthy');
   });
 
+  it('says why a tenant is unhealthy when its namespace is gone, though no release says so', async () => {
+    const api = mockKubechartApi();
+    api.getTenantHealth.mockResolvedValue(
+      makeTenantHealth({
+        status: 'unhealthy',
+        message: 'namespace acme does not exist',
+        releases: [
+          {
+            name: 'web',
+            readyPods: 0,
+            totalPods: 0,
+            status: 'no-workloads',
+            reason: 'no Deployment, StatefulSet or DaemonSet',
+          },
+        ],
+        quota: { hard: {}, used: {} },
+        urls: [],
+        observedAt: new Date().toISOString(),
+      }),
+    );
+    render(api, { 'kubechart.io/tenant': 'acme' });
+    const panel = await screen.findByTestId('kubechart-tenant-acme');
+    expect(panel).toHaveTextContent('namespace acme does not exist');
+    expect(panel).not.toHaveTextContent('Health not known');
+  });
+
   it('gives no last-seen time for a tenant whose cluster the backend never reached', async () => {
     const api = mockKubechartApi();
     api.getTenantHealth.mockResolvedValue(

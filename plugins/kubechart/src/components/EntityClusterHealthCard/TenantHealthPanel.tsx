@@ -4,16 +4,19 @@ import Alert from '@material-ui/lab/Alert';
 import { Link, Progress, ResponseErrorPanel } from '@backstage/core-components';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
 import { kubechartTranslationRef } from '../../translation';
-import { secondsSince, useNow, useTenantHealth } from '../../hooks';
+import { ageOf, useNow, useTenantHealth } from '../../hooks';
+import { VisibleText } from '../shared/visibleText';
 import { quotaFraction } from '../../lib/quantity';
 import { RunStatus } from '../RunStatus';
 import { UtilisationBar } from '../ClusterHealthCard/UtilisationBar';
 
 /**
- * A tenant's health per release and its quota use. A health the backend does not know (it does not
- * follow the tenant's cluster) shows why, and when the cluster was last seen (the backend's
- * `lastSeenAt`; it has none when it never followed the cluster). `cluster`: the tenant's cluster
- * when the entity names one (a code on several clusters is otherwise refused, and the error shown).
+ * A tenant's health per release and its quota use, and why the tenant is worse than its releases
+ * say (the backend's `message`: its namespace does not exist, a Job's pod fails). A health the
+ * backend does not know (it does not follow the tenant's cluster) shows why, and when the cluster
+ * was last seen (the backend's `lastSeenAt`; it has none when it never followed the cluster).
+ * `cluster`: the tenant's cluster when the entity names one (a code on several clusters is
+ * otherwise refused, and the error shown).
  */
 export function TenantHealthPanel(props: { tenant: string; cluster?: string }) {
   const { t } = useTranslationRef(kubechartTranslationRef);
@@ -31,6 +34,8 @@ export function TenantHealthPanel(props: { tenant: string; cluster?: string }) {
     return <ResponseErrorPanel error={error ?? new Error('No data')} />;
   }
 
+  const lastSeen = ageOf(health.lastSeenAt, now);
+  const updated = ageOf(health.observedAt, now);
   const quotaKeys = Object.keys(health.quota.hard).sort();
   return (
     <Box data-testid={`kubechart-tenant-${health.tenant}`}>
@@ -42,14 +47,21 @@ export function TenantHealthPanel(props: { tenant: string; cluster?: string }) {
       </Box>
       {health.status === 'unknown' && (
         <Alert severity="warning">
-          <strong>{t('health.tenantUnknown')}</strong>: {health.message}
+          <strong>{t('health.tenantUnknown')}</strong>:{' '}
+          <VisibleText text={health.message ?? ''} />
           <div>
             {health.lastSeenAt
-              ? t('health.lastSeen', {
-                  seconds: String(secondsSince(health.lastSeenAt, now)),
+              ? t(lastSeen.ahead ? 'health.lastSeenAhead' : 'health.lastSeen', {
+                  seconds: String(lastSeen.seconds),
                 })
               : t('health.tenantNotSeen')}
           </div>
+        </Alert>
+      )}
+      {health.status !== 'unknown' && health.message && (
+        // Why the tenant is worse than its releases say (its namespace is gone, a Job's pod fails).
+        <Alert severity={health.status === 'unhealthy' ? 'error' : 'warning'}>
+          <VisibleText text={health.message} />
         </Alert>
       )}
       <Typography variant="subtitle2">{t('health.releases')}</Typography>
@@ -69,7 +81,7 @@ export function TenantHealthPanel(props: { tenant: string; cluster?: string }) {
           </Box>
           {release.reason && (
             <Typography variant="caption" color="textSecondary" component="p">
-              {release.reason}
+              <VisibleText text={release.reason} />
             </Typography>
           )}
         </Box>
@@ -104,8 +116,8 @@ export function TenantHealthPanel(props: { tenant: string; cluster?: string }) {
       {error && <ResponseErrorPanel error={error} />}
       {health.status !== 'unknown' && (
         <Typography variant="caption" color="textSecondary">
-          {t('health.updated', {
-            seconds: String(secondsSince(health.observedAt, now)),
+          {t(updated.ahead ? 'health.updatedAhead' : 'health.updated', {
+            seconds: String(updated.seconds),
           })}
         </Typography>
       )}

@@ -11,6 +11,12 @@ import type {
 } from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
 import { RunStatus } from '../RunStatus';
+import {
+  HiddenCharactersWarning,
+  VisibleText,
+  countHidden,
+  withMarkers,
+} from '../shared/visibleText';
 
 /**
  * Strings of the release-grouped policy report (exceptions, charts). Kept beside the component
@@ -36,6 +42,11 @@ const rank = (r: PolicyResult) => {
   return r.exempt ? 1 : 0;
 };
 
+const objectName = (r: PolicyResult) =>
+  `${r.object.kind}/${r.object.namespace ? `${r.object.namespace}/` : ''}${
+    r.object.name
+  }`;
+
 function ReleaseResults(props: {
   title: string;
   subtitle: string;
@@ -57,38 +68,56 @@ function ReleaseResults(props: {
     { title: t('run.policyColumns.severity'), field: 'severity' },
     {
       title: t('run.policyColumns.object'),
-      render: r =>
-        `${r.object.kind}/${
-          r.object.namespace ? `${r.object.namespace}/` : ''
-        }${r.object.name}`,
+      render: r => <VisibleText text={objectName(r)} />,
     },
     {
       title: t('run.policyColumns.message'),
       render: r =>
         r.exempt ? (
           <>
-            {r.message}
+            <VisibleText text={r.message} />
             <br />
-            <strong>{tp('exemptReason', { reason: r.exempt.reason })}</strong>
+            <strong>
+              <VisibleText
+                text={tp('exemptReason', { reason: r.exempt.reason })}
+              />
+            </strong>
           </>
         ) : (
-          r.message
+          <VisibleText text={r.message} />
         ),
     },
-    { title: t('run.policyColumns.fix'), field: 'fix' },
+    {
+      title: t('run.policyColumns.fix'),
+      render: r => (r.fix ? <VisibleText text={r.fix} /> : undefined),
+    },
   ];
   // material-table keeps row state by `id`: the position in the (stable) sorted list.
   const rows = [...props.rows]
     .sort((a, b) => rank(a) - rank(b))
     .map((r, id) => ({ ...r, id }));
+  // Rule messages quote the requester's values (an image), objects and reasons come from the chart
+  // and the exception: their hidden characters are marked, and counted here.
+  const hidden = countHidden(
+    props.subtitle,
+    ...props.rows.flatMap(r => [
+      objectName(r),
+      r.message,
+      r.fix,
+      r.exempt?.reason,
+    ]),
+  );
   return (
-    <Table<PolicyResult & { id: number }>
-      title={props.title}
-      subtitle={props.subtitle}
-      columns={columns}
-      data={rows}
-      options={{ paging: rows.length > 10, search: false, padding: 'dense' }}
-    />
+    <>
+      <HiddenCharactersWarning count={hidden} />
+      <Table<PolicyResult & { id: number }>
+        title={props.title}
+        subtitle={withMarkers(props.subtitle)}
+        columns={columns}
+        data={rows}
+        options={{ paging: rows.length > 10, search: false, padding: 'dense' }}
+      />
+    </>
   );
 }
 

@@ -22,7 +22,11 @@ export function TenantHealthCell(props: { tenant: string; cluster: string }) {
       )
       .join(', ');
     return (
-      <Tooltip title={ready || value.message || value.status}>
+      <Tooltip
+        title={
+          [value.message, ready].filter(Boolean).join(' · ') || value.status
+        }
+      >
         <span>
           <RunStatus status={value.status} />
         </span>
