@@ -1,2 +1,9 @@
 // The rules live in @kubechart/plugin-audit-log-common, which every KubeChart family depends on.
-export { hiddenCharacters } from '@kubechart/plugin-audit-log-common';
+export {
+  hiddenCharacters,
+  codePointName,
+  countHiddenCharacters,
+  visiblePieces,
+  withMarkers,
+  withoutColours,
+} from '@kubechart/plugin-audit-log-common';

@@ -11,4 +11,11 @@ export * from './renderKubectl';
 export * from './safety';
 export * from './permissions';
 export * from './api';
-export { hiddenCharacters } from './hiddenCharacters';
+export {
+  hiddenCharacters,
+  codePointName,
+  countHiddenCharacters,
+  visiblePieces,
+  withMarkers,
+  withoutColours,
+} from './hiddenCharacters';

@@ -62,3 +62,71 @@ export function hiddenCharacters(
   }
   return found;
 }
+
+/**
+ * How a character is named where it is shown in its place: `U+202E` (at least four hex digits).
+ * @public
+ */
+export function codePointName(char: string): string {
+  const code = char.codePointAt(0)!.toString(16).toUpperCase();
+  return `U+${code.padStart(4, '0')}`;
+}
+
+/**
+ * `text` in pieces, in order: runs shown as they are, and each hidden character (see
+ * {@link hiddenCharacters}) with the name it is shown by (`U+202E`). What the frontends render as
+ * text and markers.
+ * @public
+ */
+export function visiblePieces(
+  text: string,
+): Array<
+  { text: string; hidden?: undefined } | { text: string; hidden: string }
+> {
+  const pieces: Array<
+    { text: string; hidden?: undefined } | { text: string; hidden: string }
+  > = [];
+  let last = 0;
+  for (const { index, char } of hiddenCharacters(text)) {
+    if (index > last) pieces.push({ text: text.slice(last, index) });
+    pieces.push({ text: char, hidden: codePointName(char) });
+    last = index + char.length;
+  }
+  if (last < text.length || !pieces.length)
+    pieces.push({ text: text.slice(last) });
+  return pieces;
+}
+
+/**
+ * `text` with each hidden character written as its marker (`⟨U+202E⟩`), for where only a string
+ * goes.
+ * @public
+ */
+export function withMarkers(text: string): string {
+  return visiblePieces(text)
+    .map(p => (p.hidden ? `⟨${p.hidden}⟩` : p.text))
+    .join('');
+}
+
+/** How many hidden characters the texts hold. @public */
+export function countHiddenCharacters(
+  ...texts: ReadonlyArray<string | undefined>
+): number {
+  return texts.reduce(
+    (n, text) => n + (text ? hiddenCharacters(text).length : 0),
+    0,
+  );
+}
+
+/** Terminal colour codes (SGR, `ESC[32m`): what a log line's colours are written in. */
+// eslint-disable-next-line no-control-regex -- the escape is what is matched
+const COLOURS = /\u001b\[[0-9;]*m/g;
+
+/**
+ * A log line or message without its terminal colour codes (`ESC[32mdeployed ESC[0m` reads
+ * `deployed`); any other escape stays (and is a hidden character).
+ * @public
+ */
+export function withoutColours(text: string): string {
+  return text.replace(COLOURS, '');
+}

@@ -1,5 +1,6 @@
 import { InputError } from '@backstage/errors';
 import {
+  codePointName,
   hiddenCharacters,
   RUN_KINDS,
   RUN_STATUSES,
@@ -162,12 +163,10 @@ const shownName = (max: number) =>
     .superRefine((text, ctx) => {
       const [first] = hiddenCharacters(text);
       if (!first) return;
-      const code = first.char.codePointAt(0)!.toString(16).toUpperCase();
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
-        message: `holds a hidden character (U+${code.padStart(
-          4,
-          '0',
+        message: `holds a hidden character (${codePointName(
+          first.char,
         )}), which would change how it or what follows it reads; write it without`,
       });
     });

@@ -3,7 +3,13 @@ import { useTranslationRef } from '@backstage/core-plugin-api/alpha';
 import { makeStyles } from '@material-ui/core/styles';
 import Typography from '@material-ui/core/Typography';
 import WarningIcon from '@material-ui/icons/Warning';
-import { hiddenCharacters } from '@kubechart/plugin-audit-log-common';
+import {
+  codePointName,
+  countHiddenCharacters,
+  hiddenCharacters,
+  withMarkers,
+  withoutColours,
+} from '@kubechart/plugin-audit-log-common';
 import { auditLogTranslationRef } from '../../translation';
 
 /**
@@ -13,39 +19,16 @@ import { auditLogTranslationRef } from '../../translation';
  * `@kubechart/plugin-audit-log-common`.
  */
 
-/** Terminal colour codes (SGR, `ESC[32m`); any other escape stays, and is marked. */
-// eslint-disable-next-line no-control-regex -- the escape is what is matched
-const COLOURS = /\u001b\[[0-9;]*m/g;
-
-/** A log line without its colour codes (`ESC[32mdeployed ESC[0m` reads `deployed`). */
-export function withoutColours(text: string): string {
-  return text.replace(COLOURS, '');
-}
+/** A log line without its colour codes; the text with markers, for where only a string goes. */
+export { withoutColours, withMarkers };
 
 /** The marker a hidden character is shown as: `⟨U+202E⟩`. */
 export function markerOf(char: string): string {
-  const code = char.codePointAt(0)!.toString(16).toUpperCase();
-  return `⟨U+${code.padStart(4, '0')}⟩`;
+  return `⟨${codePointName(char)}⟩`;
 }
 
 /** How many hidden characters the texts hold. */
-export function countHidden(...texts: ReadonlyArray<string | undefined>) {
-  return texts.reduce(
-    (n, text) => n + (text ? hiddenCharacters(text).length : 0),
-    0,
-  );
-}
-
-/** The text with each hidden character written as its marker, for where only a string goes. */
-export function withMarkers(text: string): string {
-  let out = '';
-  let last = 0;
-  for (const { index, char } of hiddenCharacters(text)) {
-    out += text.slice(last, index) + markerOf(char);
-    last = index + char.length;
-  }
-  return out + text.slice(last);
-}
+export const countHidden = countHiddenCharacters;
 
 const useStyles = makeStyles(theme => ({
   marker: {
