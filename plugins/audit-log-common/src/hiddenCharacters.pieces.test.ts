@@ -1,6 +1,7 @@
 import {
   codePointName,
   countHiddenCharacters,
+  hiddenCharacters,
   visiblePieces,
   withMarkers,
   withoutColours,
@@ -37,5 +38,17 @@ describe('showing hidden characters', () => {
     expect(withoutColours('\u001b]0;title\u0007x')).toBe(
       '\u001b]0;title\u0007x',
     );
+  });
+});
+
+describe('Hangul fillers', () => {
+  it('counts the fillers that show as blank as hidden, not Hangul text', () => {
+    // U+3164 HANGUL FILLER and its halfwidth form are letters (Lo) that show nothing: a name
+    // made of them looks empty, one beside a word looks like that word
+    expect(hiddenCharacters('admin\u3164').map(h => h.char)).toEqual([
+      '\u3164',
+    ]);
+    expect(hiddenCharacters('\uffa0').map(h => h.char)).toEqual(['\uffa0']);
+    expect(hiddenCharacters('한국어 이름')).toEqual([]);
   });
 });

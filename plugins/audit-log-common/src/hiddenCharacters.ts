@@ -2,9 +2,10 @@
  * Characters a browser does not show as they are: format characters (bidi
  * controls U+202A–U+202E and U+2066–U+2069, the marks U+200E and U+200F,
  * zero-width U+200B, U+2060, the BOM U+FEFF, tag characters), line and
- * paragraph separators, and control characters other than the tab and line
- * break. A bidi control reorders the text after it and a zero-width one hides
- * in it, so a line would read differently from what it holds.
+ * paragraph separators, control characters other than the tab and line
+ * break, and the Hangul fillers U+3164 and U+FFA0 (letters that show as
+ * blank). A bidi control reorders the text after it and a zero-width one
+ * hides in it, so a line would read differently from what it holds.
  *
  * The one copy of these rules: the KubeChart, audit log and assistant
  * frontends mark such characters where they show text, and backends refuse
@@ -12,7 +13,9 @@
  * command the assistant runs). `@kubechart/plugin-kubechart-common` and
  * `@kubechart/plugin-assistant-common` export it too.
  */
-const CANDIDATE = /[\p{Cf}\p{Zl}\p{Zp}]|(?![\t\n])\p{Cc}/gu;
+// U+3164 HANGUL FILLER and U+FFA0 (its halfwidth form) are letters that show as nothing outside
+// old-Hangul jamo sequences, where text uses the conjoining fillers U+115F/U+1160 instead.
+const CANDIDATE = /[\p{Cf}\p{Zl}\p{Zp}\u3164\uFFA0]|(?![\t\n])\p{Cc}/gu;
 
 /** What a joiner (U+200C, U+200D) may follow: a letter, a combining mark (a virama, U+FE0F), an emoji. */
 const JOINS_AFTER = /[\p{L}\p{M}\p{Extended_Pictographic}\p{Emoji_Modifier}]$/u;

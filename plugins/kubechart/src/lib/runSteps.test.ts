@@ -87,4 +87,19 @@ describe('withoutStackTrace', () => {
         '[image-tag] Deployment/risky: image nginx:latest is not pinned',
     );
   });
+
+  it('keeps indented lines of the reason that only start with "at"', () => {
+    const reason = [
+      'Error: helm upgrade failed: pre-upgrade hooks failed',
+      '  at least one container of job migrate exited 1',
+      '    at node-1 the image could not be pulled',
+      '    at Object.<anonymous> (/app/dist/index.cjs.js:1:2)',
+      '    at node:internal/main/run_main_module:28:49',
+    ].join('\n');
+    expect(withoutStackTrace(reason)).toBe(
+      'Error: helm upgrade failed: pre-upgrade hooks failed\n' +
+        '  at least one container of job migrate exited 1\n' +
+        '    at node-1 the image could not be pulled',
+    );
+  });
 });

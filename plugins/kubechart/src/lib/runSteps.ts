@@ -74,13 +74,25 @@ export function logLines(events: RunEvent[]): RunEvent[] {
 }
 
 /**
+ * Whether `line` is a Node stack frame: `    at fn (/path/file.js:1:2)` or `    at /path/file.js:1:2`
+ * (an indented line of the reason that only starts with "at" is kept). Linear in the line's length.
+ */
+function isNodeFrame(line: string): boolean {
+  const frame = /^\s+at (.+)$/.exec(line);
+  if (!frame) return false;
+  const end = /:\d+:\d+(\)?)$/.exec(frame[1]);
+  if (!end) return false;
+  return end[1] ? frame[1].includes(' (') : true;
+}
+
+/**
  * A failure reason as a person should read it: the message, without the stack frames
  * (`    at fn (/path/file.js:1:2)`) a Node error may carry.
  */
 export function withoutStackTrace(text: string): string {
   return text
     .split('\n')
-    .filter(line => !/^\s+at\s.+/.test(line))
+    .filter(line => !isNodeFrame(line))
     .join('\n')
     .trim();
 }

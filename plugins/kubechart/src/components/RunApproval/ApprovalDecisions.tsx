@@ -9,6 +9,7 @@ import { useTranslationRef } from '@backstage/frontend-plugin-api';
 import type { ApprovalDecision } from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
 import { formatTimestamp, shortActor } from '../../lib/format';
+import { VisibleText } from '../shared/visibleText';
 
 /** The decisions on a run, in the order they were made: who, what, why and when. */
 export function ApprovalDecisions(props: { decisions: ApprovalDecision[] }) {
@@ -44,7 +45,7 @@ export function ApprovalDecisions(props: { decisions: ApprovalDecision[] }) {
             <TableCell
               style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}
             >
-              {d.comment}
+              <VisibleText text={d.comment} />
             </TableCell>
             <TableCell>{formatTimestamp(d.at)}</TableCell>
           </TableRow>
