@@ -18,3 +18,4 @@ export * from './entityOwner';
 export * from './deadline';
 export * from './goYaml';
 export * from './hiddenCharacters';
+export * from './serverUrl';

@@ -1,6 +1,7 @@
 import { Config } from '@backstage/config';
 import { KubeConfig } from '@kubernetes/client-node';
 import { InputError, NotFoundError } from '@backstage/errors';
+import { normalizeServerUrl } from '@kubechart/plugin-audit-log-common';
 
 /** A cluster from `kubernetes.clusterLocatorMethods` (type `config`). */
 export type ClusterDetails = {
@@ -32,25 +33,6 @@ export function readClusters(config: Config): ClusterDetails[] {
     }
   }
   return clusters;
-}
-
-/**
- * An API server URL as it identifies the server: scheme and host lowercased, the scheme's default
- * port made explicit, no trailing slash (as KubeChart's ClusterRegistry reads it).
- */
-export function normalizeServerUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url.trim());
-  } catch {
-    return url.trim().toLowerCase().replace(/\/+$/, '');
-  }
-  const scheme = u.protocol.toLowerCase();
-  const port = u.port || (scheme === 'http:' ? '80' : '443');
-  return `${scheme}//${u.hostname.toLowerCase()}:${port}${u.pathname.replace(
-    /\/+$/,
-    '',
-  )}`;
 }
 
 /** Hands out a client configuration per cluster. */

@@ -1,6 +1,7 @@
 import { Config } from '@backstage/config';
 import { InputError, NotFoundError } from '@backstage/errors';
 import { KubeConfig } from '@kubernetes/client-node';
+import { normalizeServerUrl } from '@kubechart/plugin-audit-log-common';
 
 /** One cluster from `kubernetes.clusterLocatorMethods` (type `config`). @public */
 export type KubechartCluster = {
@@ -101,24 +102,8 @@ export class ClusterRegistry {
   }
 }
 
-/**
- * An API server URL as it identifies the server: scheme and host lowercased, the scheme's default
- * port made explicit, no trailing slash. Host names are not resolved: two names of one address are
- * not told apart.
- * @public
- */
-export function normalizeServerUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url.trim());
-  } catch {
-    return url.trim().toLowerCase().replace(/\/+$/, '');
-  }
-  const scheme = u.protocol.toLowerCase();
-  const port = u.port || (scheme === 'http:' ? '80' : '443');
-  const path = u.pathname.replace(/\/+$/, '');
-  return `${scheme}//${u.hostname.toLowerCase()}:${port}${path}`;
-}
+/** The API server a URL names (see `normalizeServerUrl` of `@kubechart/plugin-audit-log-common`). @public */
+export { normalizeServerUrl };
 
 /**
  * Builds a KubeConfig for one cluster. Only `serviceAccount` auth is supported here: other
