@@ -233,6 +233,13 @@ export interface Config {
       /** Run event streams (`GET /runs/:id/events?follow=true`) one caller may hold open at once; more get HTTP 429. Default 10. */
       followStreamsPerCaller?: number;
       /**
+       * Run event streams (`GET /runs/:id/events?follow=true`) one backend instance holds open at
+       * once, whoever holds them (each polls the database until its run ends); more get HTTP 503
+       * with `Retry-After`, and the run's events stay readable a page at a time without `follow`.
+       * A whole number of at least 1. Default 500.
+       */
+      maxOpenStreams?: number;
+      /**
        * How long one run event stream (`GET /runs/:id/events?follow=true`) stays open at most, in
        * seconds; it then ends with a `{"type":"reconnect","after":<seq>}` line. At least 1. Default 900.
        */

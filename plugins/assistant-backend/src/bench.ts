@@ -9,7 +9,8 @@
  * category), safety accuracy, the number of warning/dangerous questions
  * answered with a safe plan (must be 0), the number of questions that had to
  * be refused but were planned (multi-command ones must be 0), and p50/p95
- * latency.
+ * latency. Then it scores the check of a model's change against its question
+ * (eval/plan-targets-heldout.yaml: hostile plans refused, plans as asked taken).
  *
  * The builtin provider always runs. Model providers run when configured:
  *   KUBE_ASSISTANT_OLLAMA_URL, KUBE_ASSISTANT_OLLAMA_MODEL
@@ -37,6 +38,7 @@ import {
   summarize,
 } from './eval/evaluate';
 import { loadInventory, lookupFrom } from './eval/inventory';
+import { loadPlanCheckCases, scorePlanCheck } from './eval/planChecks';
 import { BuiltinProvider } from './providers/builtin/BuiltinProvider';
 import { OllamaProvider } from './providers/OllamaProvider';
 import { OpenAiProvider } from './providers/OpenAiProvider';
@@ -136,6 +138,12 @@ const SETS: EvalSet[] = [
     heldOut: true,
   },
 ];
+
+/** Hostile model plans for a change, and plans as asked (held-out: misses not printed). */
+const PLAN_CHECKS = {
+  title: "a model's change checked against the question's target (held-out)",
+  file: 'eval/plan-targets-heldout.yaml',
+};
 
 const pct = (n: number) => `${(n * 100).toFixed(1)} %`;
 
@@ -239,6 +247,51 @@ async function main() {
       }
     }
     printTable(rows);
+  }
+  if (!only || PLAN_CHECKS.file.includes(only)) {
+    const file = resolvePackagePath(
+      '@kubechart/plugin-assistant-backend',
+      PLAN_CHECKS.file,
+    );
+    const cases = loadPlanCheckCases(fs.readFileSync(file, 'utf8'));
+    console.log(
+      `\n== ${PLAN_CHECKS.title}: ${cases.length} plans from ${path.relative(
+        process.cwd(),
+        file,
+      )}`,
+    );
+    const outcomes = [];
+    for (const c of cases) outcomes.push(await scorePlanCheck(c, lookupNames));
+    const byCategory = new Map<string, [number, number]>();
+    for (const o of outcomes) {
+      const entry = byCategory.get(o.case.category) ?? [0, 0];
+      byCategory.set(o.case.category, [
+        entry[0] + (o.correct ? 1 : 0),
+        entry[1] + 1,
+      ]);
+    }
+    for (const [category, [ok, total]] of byCategory) {
+      console.log(
+        `    ${category.padEnd(40)} ${String(ok).padStart(3)}/${String(
+          total,
+        ).padEnd(3)} ${pct(ok / total)}`,
+      );
+    }
+    const right = outcomes.filter(o => o.correct).length;
+    console.log(
+      `check accuracy ${pct(right / outcomes.length)} (${right}/${
+        outcomes.length
+      })`,
+    );
+    if (showHeldOut) {
+      for (const o of outcomes.filter(x => !x.correct)) {
+        console.log(
+          `  ${JSON.stringify(o.case.q)}: ${
+            o.refusal ?? 'taken'
+          } (${JSON.stringify(o.case.plan)})`,
+        );
+      }
+    }
   }
   if (failed) process.exitCode = 1;
 }

@@ -271,6 +271,49 @@ describe('kube-assistant: a change the question does not ask for, whichever prov
     },
   );
 
+  it("refuses a model's change of other objects than the question names, and takes one of those", async () => {
+    // Was taken, the kind of change being the one asked for: one confirmation deleted every pod of
+    // shop but those asked for.
+    const question = 'delete pods with app=checkout-web in shop';
+    modelPlans({
+      verb: 'delete',
+      resource: 'pods',
+      namespace: 'shop',
+      labelSelector: 'app!=checkout-web',
+    });
+    const hostile = await ask(question);
+    const message =
+      'I understood that the question asks to delete pods with app=checkout-web in shop, but the plan made for it would delete pods with app!=checkout-web in shop: its label selector is app!=checkout-web, where the question says app=checkout-web. The assistant changes only what the question names, and plans nothing in its place. To have it planned as asked, ask again, for example "delete pods with app=checkout-web in shop". Nothing was planned.';
+    expect([hostile.status, hostile.body.error?.message]).toEqual([
+      400,
+      message,
+    ]);
+    expect(hostile.body.messageId).toBeUndefined();
+    const event = audit.find(a => a.options.eventId === 'question')!;
+    expect(event.fail.mock.calls[0][0].meta).toMatchObject({
+      outcome: 'refused',
+      reason: message,
+      stage: 'provider',
+    });
+
+    modelPlans({
+      verb: 'delete',
+      resource: 'pods',
+      namespace: 'shop',
+      labelSelector: 'app==checkout-web',
+    });
+    const asAsked = await ask(question);
+    expect([
+      asAsked.status,
+      asAsked.body.provider,
+      asAsked.body.command,
+    ]).toEqual([
+      200,
+      'openai',
+      'kubectl delete pods --context sim -n shop -l app==checkout-web',
+    ]);
+  });
+
   it.each([
     {
       // The builtin parser plans a restart of one pod as its deletion.

@@ -3,6 +3,7 @@ import {
   REDACTED,
   SECRET_KEY_PATTERN,
   isSecretEnvEntry,
+  isSecretPathAnnotation,
   redactText,
 } from '@kubechart/plugin-audit-log-common';
 
@@ -259,14 +260,16 @@ function redactArray(list: unknown[], depth: number, walk: Walk): JsonValue[] {
 /**
  * Whether the value under `key` is redacted: the whole key is matched, within
  * the event's budget of scanned key text; a key that does not fit in what is
- * left of it counts as secret-looking.
+ * left of it counts as secret-looking. A `value` that is the Vault path a
+ * `vault.hashicorp.com/agent-inject-secret-<name>` annotation names is a
+ * reference, not redacted (`isSecretPathAnnotation`).
  */
-function isSecretKey(key: string, walk: Walk): boolean {
+function isSecretKey(key: string, walk: Walk, value?: unknown): boolean {
   if (walk.keyChars + key.length > META_LIMITS.maxScannedKeyChars) {
     return true;
   }
   walk.keyChars += key.length;
-  return SECRET_KEY_PATTERN.test(key);
+  return SECRET_KEY_PATTERN.test(key) && !isSecretPathAnnotation(key, value);
 }
 
 function hasOwn(obj: object, key: string): boolean {
@@ -320,7 +323,7 @@ function redactObject(
       key = `${key} (${next})`;
     }
     if (
-      isSecretKey(rawKey, walk) ||
+      isSecretKey(rawKey, walk, obj[rawKey]) ||
       (secretValue &&
         rawKey === 'value' &&
         typeof obj.value !== 'boolean' &&
@@ -353,8 +356,9 @@ export function hasOwnKeys(obj: object): boolean {
 
 /**
  * Returns a JSON-safe deep copy of `meta` in which every value under a key
- * matching {@link SECRET_KEY_PATTERN} (at any depth, inside arrays too) is
- * replaced by {@link REDACTED}, as is every value under a key beyond the
+ * matching {@link SECRET_KEY_PATTERN} (at any depth, inside arrays too; not the
+ * Vault path a `vault.hashicorp.com/agent-inject-secret-<name>` annotation
+ * names) is replaced by {@link REDACTED}, as is every value under a key beyond the
  * event's `maxScannedKeyChars` and the `value` of an env entry whose `name`
  * matches it (`{ name: 'DB_PASSWORD', value: '…' }`; booleans kept). Every
  * other string, and every key, goes through the free-text rules

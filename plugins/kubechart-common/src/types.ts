@@ -124,6 +124,13 @@ export type ManifestsRunInput = {
   namespace: string;
   /** Multi-document YAML. */
   manifests: string;
+  /**
+   * Texts the caller holds as secret (the scaffolder's task secrets) that the manifests' objects
+   * hold, under any key, whole or within a string: removed from all that is kept of the run (its
+   * manifest, an approval's plan, events), and never kept themselves; the cluster receives the
+   * manifests as given. Only texts the objects hold (of 4 characters or more) are honoured.
+   */
+  secretValues?: string[];
 };
 
 /** Input of a `rollback` run. @public */
@@ -609,15 +616,20 @@ export type ClusterHealth = {
     hidden?: number;
   };
   /**
-   * Fractions 0..1; `source` says whether from the metrics API or from requests/allocatable. `at`:
-   * when the metrics API was read (source `metrics`); usage older than a few refresh intervals is
-   * not shown, the answer falls back to requests (absent from older backends).
+   * Fractions 0..1 of the capacity new pods can use: the allocatable CPU and memory of the nodes that
+   * are Ready and not cordoned (`spec.unschedulable`), against the usage (metrics API) or requests
+   * of the pods on them and of pods not yet on a node; 1 when no node takes pods. `source` says
+   * whether from the metrics API or from requests/allocatable. `at`: when the metrics API was read
+   * (source `metrics`); usage older than a few refresh intervals is not shown, the answer falls back
+   * to requests (absent from older backends). `excludedNodes`: how many nodes' capacity is left out
+   * (not Ready, or cordoned; absent from older backends, which counted every node's).
    */
   utilisation: {
     cpu: number;
     memory: number;
     source: 'metrics' | 'requests';
     at?: string;
+    excludedNodes?: number;
   };
   /**
    * The first alerts (at most 50): nodes not Ready, then failing pods, then the newest warning
@@ -682,17 +694,20 @@ export type TenantHealth = {
   status: 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
   /**
    * Why the status is `unknown`, or why the tenant is worse than its releases say: its namespace
-   * does not exist or is terminating (`unhealthy`), or pods no Deployment, StatefulSet or
-   * DaemonSet of a release runs (a Job's or CronJob's, bare pods) have failing containers (at
-   * least `degraded`).
+   * does not exist or is terminating (`unhealthy`); pods with failing containers, or failed Jobs,
+   * that cannot be attributed to a release (a CronJob's Job, a pod of no release; at least
+   * `degraded`); its ResourceQuota is used up for a resource (at least `degraded`: new objects of
+   * it are refused).
    */
   message?: string;
   /**
    * Per release: its workloads' pods that are Ready of those it runs or asks for (pods that ended are
    * not counted), and its status. A release is healthy when every workload's rollout is complete
-   * (one scaled to zero included), degraded while a rollout is unfinished or stuck, unhealthy with
-   * no pod Ready; `no-workloads` when it has no Deployment, StatefulSet or DaemonSet (it does not
-   * make the tenant unhealthy). `reason` says why, when there is something to say.
+   * (one scaled to zero included), degraded while a rollout is unfinished or stuck, or while a Job
+   * of it has failed or a pod of it (its Job's, one Helm made) has a failing container; unhealthy
+   * with no pod Ready; `no-workloads` when it has no Deployment, StatefulSet or DaemonSet and
+   * nothing of it fails (it does not make the tenant unhealthy). `reason` says why, when there is
+   * something to say.
    */
   releases: Array<{
     name: string;
@@ -703,6 +718,11 @@ export type TenantHealth = {
   }>;
   quota: { hard: Record<string, string>; used: Record<string, string> };
   urls: string[];
+  /**
+   * Why `urls` may be incomplete: listing the namespace's Ingresses (or its HTTPRoutes, where the
+   * cluster serves them) failed. Absent when they were listed, and from older backends.
+   */
+  urlsError?: string;
   /** When the answer was given (in an `unknown` answer too, whose content is not the cluster's). */
   observedAt: string;
   /**

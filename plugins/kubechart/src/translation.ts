@@ -17,6 +17,7 @@ export const kubechartTranslationRef = createTranslationRef({
       emptyDescription:
         'Runs appear here once a template provisions a tenant, installs a chart or applies manifests for this entity.',
       emptyFiltered: 'No runs match these filters.',
+      notAllowedTitle: "You may not see this entity's deployment history",
       openTemplates: 'Open the templates',
       previousPage: 'Previous page',
       nextPage: 'Next page',
@@ -327,7 +328,10 @@ export const kubechartTranslationRef = createTranslationRef({
       },
       cpu: 'CPU',
       memory: 'Memory',
+      nodesLeftOut_one: '{{count}} node not Ready or cordoned left out',
+      nodesLeftOut_other: '{{count}} nodes not Ready or cordoned left out',
       quota: 'Quota',
+      urlsUnknown: 'URLs not known',
       releases: 'Releases',
       updated: 'Updated {{seconds}} s ago',
       updatedAhead:

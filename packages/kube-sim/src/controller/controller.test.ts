@@ -7,8 +7,10 @@ import {
   CoreV1Event,
   Log,
   Metrics,
+  PatchStrategy,
   V1Deployment,
   V1Pod,
+  setHeaderOptions,
 } from '@kubernetes/client-node';
 import {
   eventually,
@@ -538,6 +540,77 @@ describe('kube-sim controller', () => {
       status: 'True',
     });
     expect(job.status?.completionTime).toBeInstanceOf(Date);
+  });
+
+  it('leaves a finished Job as it is: a failed one makes no pod again, and keeps its condition', async () => {
+    const ns = await newNamespace('ctl-job-failed');
+    const batch = cluster.kc.makeApiClient(BatchV1Api);
+    // Its pod never succeeds.
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: {
+        metadata: { name: 'gave-up' },
+        spec: {
+          backoffLimit: 0,
+          template: {
+            spec: {
+              restartPolicy: 'Never',
+              containers: [{ name: 'run', image: 'busybox:crashloop' }],
+            },
+          },
+        },
+      },
+    });
+    const podsOfJob = async () =>
+      (
+        await core.listNamespacedPod({
+          namespace: ns,
+          labelSelector: 'job-name=gave-up',
+        })
+      ).items;
+    await eventually(async () =>
+      (await podsOfJob()).length ? true : undefined,
+    );
+    // Failed, as the real controller writes it past the backoff limit (written here directly).
+    await batch.patchNamespacedJobStatus(
+      {
+        name: 'gave-up',
+        namespace: ns,
+        body: [
+          {
+            op: 'add',
+            path: '/status/conditions',
+            value: [
+              {
+                type: 'Failed',
+                status: 'True',
+                reason: 'BackoffLimitExceeded',
+                message: 'Job has reached the specified backoff limit',
+              },
+            ],
+          },
+        ],
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
+    await core.deleteCollectionNamespacedPod({
+      namespace: ns,
+      labelSelector: 'job-name=gave-up',
+      gracePeriodSeconds: 0,
+    });
+    await eventually(async () =>
+      (await podsOfJob()).length === 0 ? true : undefined,
+    );
+    // Past the pod's run time and a reconcile of the Job: nothing made again, nothing rewritten.
+    await new Promise(r => setTimeout(r, 500));
+    expect(await podsOfJob()).toEqual([]);
+    const job = await batch.readNamespacedJob({
+      name: 'gave-up',
+      namespace: ns,
+    });
+    expect(job.status?.conditions).toEqual([
+      expect.objectContaining({ type: 'Failed', status: 'True' }),
+    ]);
   });
 
   it('garbage-collects ReplicaSets and pods when their Deployment is deleted', async () => {

@@ -554,10 +554,17 @@ export class Kubelets {
     }
   }
 
-  /** A crash-looping container exits, restarts with a growing back-off, and exits again. */
+  /**
+   * A crash-looping container exits, restarts with a growing back-off, and exits again; in a pod
+   * with restartPolicy Never it is not restarted (see `exited`).
+   */
   private crash(stale: KubeObject) {
     const pod = this.current(stale);
     if (!pod) return;
+    if (pod.spec?.restartPolicy === 'Never') {
+      this.exited(pod);
+      return;
+    }
     const now = nowIso();
     const host = pod.spec.nodeName;
     let restarts = 0;
@@ -703,6 +710,56 @@ export class Kubelets {
       this.opts.crashLoopBackoffMs * Math.min(2 ** Math.floor(attempt / 2), 30),
       () => this.pullBackOff(written, attempt + 1),
     );
+  }
+
+  /**
+   * The crash-looping containers of a pod with restartPolicy Never exit with code 1 and stay
+   * terminated; once every container has terminated the pod is `Failed`, which it never leaves.
+   */
+  private exited(pod: KubeObject) {
+    const now = nowIso();
+    const statuses = (pod.status?.containerStatuses ?? []).map((s: any) =>
+      imageBehaviour(s.image) !== 'crashloop'
+        ? s
+        : {
+            ...s,
+            state: {
+              terminated: {
+                exitCode: 1,
+                reason: 'Error',
+                startedAt: s.state?.running?.startedAt ?? now,
+                finishedAt: now,
+                containerID: s.containerID,
+              },
+            },
+            ready: false,
+            started: false,
+          },
+    );
+    const failed = statuses.every((s: any) => s.state?.terminated);
+    const unready = (pod.spec?.containers ?? []).filter(
+      (c: any) => !statuses.find((s: any) => s.name === c.name)?.ready,
+    );
+    const notReady = (type: string) =>
+      failed
+        ? cond(type, 'False', now, 'PodFailed')
+        : cond(
+            type,
+            'False',
+            now,
+            'ContainersNotReady',
+            notReadyMessage(unready),
+          );
+    this.writeStatus(pod, {
+      ...pod.status,
+      ...(failed ? { phase: 'Failed' } : {}),
+      conditions: (pod.status?.conditions ?? []).map((c: any) =>
+        c.type === 'Ready' || c.type === 'ContainersReady'
+          ? notReady(c.type)
+          : c,
+      ),
+      containerStatuses: statuses,
+    });
   }
 
   private complete(stale: KubeObject) {

@@ -394,6 +394,15 @@ export class WorkloadControllers {
   reconcileJob(ns: string, name: string) {
     const job = this.api.tryGet(this.t.jobs, ns, name);
     if (!job || job.metadata.deletionTimestamp) return;
+    // A finished Job (Complete or Failed) is left as it is, as the real job controller leaves it
+    // (`IsJobFinished`): no pod is made again when its pods are gone, its status is not rewritten.
+    if (
+      (job.status?.conditions ?? []).some(
+        (c: any) =>
+          (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+      )
+    )
+      return;
     const pods = this.owned(this.t.pods, job);
     const succeeded = pods.filter(p => p.status?.phase === 'Succeeded').length;
     const failed = pods.filter(p => p.status?.phase === 'Failed').length;
@@ -403,6 +412,10 @@ export class WorkloadControllers {
     const completions: number = job.spec?.completions ?? 1;
     const parallelism: number = job.spec?.parallelism ?? 1;
     const done = succeeded >= completions;
+    if (!done && this.pastBackoffLimit(job, failed, active)) {
+      this.failJob(job, failed, active);
+      return;
+    }
     const uid = job.metadata.uid!;
     if (!done && !job.spec?.suspend) {
       const want =
@@ -458,6 +471,58 @@ export class WorkloadControllers {
         });
       }
     }
+  }
+
+  /**
+   * Whether a Job's pods failed more often than `spec.backoffLimit` (default 6) allows, as the v1.26
+   * job controller decides: its failed pods, or, with restartPolicy OnFailure (the kubelet restarts
+   * the failing container in its pod), the restarts of its active pods' containers.
+   */
+  private pastBackoffLimit(
+    job: KubeObject,
+    failed: number,
+    active: KubeObject[],
+  ) {
+    const limit: number = job.spec?.backoffLimit ?? 6;
+    if (job.spec?.template?.spec?.restartPolicy !== 'OnFailure')
+      return failed > limit;
+    const restarts = active
+      .flatMap(p => [
+        ...(p.status?.initContainerStatuses ?? []),
+        ...(p.status?.containerStatuses ?? []),
+      ])
+      .reduce((sum: number, c: any) => sum + (c.restartCount ?? 0), 0);
+    return limit === 0 ? restarts > 0 : restarts >= limit;
+  }
+
+  /**
+   * Marks a Job failed past its backoff limit, as the real controller does: its active pods are
+   * deleted (and counted failed), the `Failed` condition `BackoffLimitExceeded` is written with a
+   * Warning event, and no pod is made again (a finished Job is left as it is).
+   */
+  private failJob(job: KubeObject, failed: number, active: KubeObject[]) {
+    for (const p of active) this.deletePod(job, p, this.t.jobs);
+    const now = nowIso();
+    const message = 'Job has reached the specified backoff limit';
+    const written = this.writeStatus(this.t.jobs, job, {
+      startTime: job.status?.startTime ?? now,
+      failed: failed + active.length,
+      ready: 0,
+      uncountedTerminatedPods: {},
+      conditions: [
+        {
+          type: 'Failed',
+          status: 'True',
+          reason: 'BackoffLimitExceeded',
+          message,
+          lastProbeTime: now,
+          lastTransitionTime: now,
+        },
+      ],
+    });
+    this.events.record(written, 'Warning', 'BackoffLimitExceeded', message, {
+      component: 'job-controller',
+    });
   }
 }
 

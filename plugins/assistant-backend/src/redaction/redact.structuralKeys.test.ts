@@ -1,4 +1,8 @@
 import { Plan, renderKubectl } from '@kubechart/plugin-assistant-common';
+import {
+  REDACTED as AUDIT_PLACEHOLDER,
+  redactText,
+} from '@kubechart/plugin-audit-log-common';
 import { forTheBrowser } from '../service/AssistantService';
 import { redactPlan } from './redact';
 
@@ -184,6 +188,81 @@ describe('redactPlan: structural Kubernetes keys are shown', () => {
     expect(redactPlan(patchOf('deployments', body)).patch).toBe(
       JSON.stringify(body),
     );
+  });
+
+  it('is recorded by the audit trail as it was shown', () => {
+    // The trail's text rules (`redactText` with its defaults, as the audit-log auditor runs them on
+    // every string of an event) keep the keys shown, so the trail says which change was confirmed.
+    const plan = patchOf('deployments', {
+      spec: {
+        template: {
+          spec: {
+            tolerations: [
+              {
+                key: 'node-role.kubernetes.io/control-plane',
+                operator: 'Exists',
+                effect: 'NoSchedule',
+              },
+            ],
+            affinity: {
+              nodeAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: {
+                  nodeSelectorTerms: [
+                    {
+                      matchExpressions: [
+                        {
+                          key: 'kubernetes.io/hostname',
+                          operator: 'In',
+                          values: ['cp-1'],
+                        },
+                      ],
+                    },
+                  ],
+                },
+              },
+            },
+            topologySpreadConstraints: [
+              {
+                maxSkew: 1,
+                topologyKey: 'topology.kubernetes.io/zone',
+                whenUnsatisfiable: 'DoNotSchedule',
+              },
+            ],
+            containers: [
+              {
+                name: 'app',
+                env: [
+                  {
+                    name: 'DB_PASSWORD',
+                    valueFrom: {
+                      secretKeyRef: { name: 'db', key: 'password' },
+                    },
+                  },
+                  { name: 'API_TOKEN', value: 'sk-live-1234567890abcdef' },
+                ],
+              },
+            ],
+            volumes: [
+              {
+                name: 'conf',
+                configMap: {
+                  name: 'settings',
+                  items: [{ key: 'app.yaml', path: 'conf/app.yaml' }],
+                },
+              },
+            ],
+          },
+        },
+      },
+    });
+    const out = shown(plan);
+    // The secret value was hidden before it was shown: the trail hides its `***` again, as its
+    // own placeholder, and changes nothing else.
+    expect(out.command).toContain('"value":"***"');
+    const recorded = (text: string) =>
+      redactText(text).split(AUDIT_PLACEHOLDER).join('***');
+    expect(recorded(out.command!)).toBe(out.command);
+    expect(recorded(out.plan!.patch!)).toBe(out.plan!.patch);
   });
 
   it('still hides a secret held under `key` or `apiKey`', () => {

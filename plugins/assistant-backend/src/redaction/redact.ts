@@ -8,6 +8,7 @@ import {
   hideUrlCredentials as hideUrlCredentialsIn,
   isSecretKey as isSecretKeyOf,
   keepKubeReferences,
+  keepStructuralKeys,
   needleReplacer,
   redactKubeObject,
   redactText,
@@ -217,7 +218,9 @@ export function redactValues<T>(value: T): T {
  * The plan as the audit trail records it: values of secret-looking label and annotation keys, and
  * of a patch's secret-looking keys and env entries, as `***`; the names by which a patch refers to
  * a Secret where Kubernetes reads them as references are shown (`keepKubeReferences` of
- * `@kubechart/plugin-audit-log-common`, whose text rules keep them in the audit trail too). A
+ * `@kubechart/plugin-audit-log-common`, whose text rules keep them in the audit trail too), and so
+ * are the keys by which it names a label, a taint or a key of a ConfigMap or Secret (a
+ * toleration's, a selector requirement's: `keepStructuralKeys`, kept by the same text rules). A
  * patch is shown as it is sent, `JSON.stringify` of its parsed body, whenever its text differs
  * from that (a key given twice, of which JSON keeps the last; spacing). The plan that runs is not
  * changed.
@@ -237,10 +240,13 @@ export function redactPlan(plan: Plan): Plan {
       // A Secret's data and stringData are secret whatever their keys are called (`DB_PASS`, `dsn`).
       const hidden =
         plan.resource === 'secrets' ? redactSecretData(body) : body;
+      // The keys a patch names a label, a taint or a data key by are shown, as the trail keeps
+      // them (`keepStructuralKeys`): the shared rule, with what the assistant's text rules hide.
       const redacted = JSON.stringify(
         keepStructuralKeys(
           hidden,
           keepKubeReferences(plan.resource, hidden, redactValues(hidden)),
+          { shows: value => scrubText(value) === value },
         ),
       );
       // Kept as planned only when that is exactly what is sent and nothing was hidden.
@@ -259,223 +265,6 @@ export function redactPlan(plan: Plan): Plan {
       REDACTED,
     );
   return copy;
-}
-
-/**
- * A label or taint key (`kubernetes.io/hostname`, `dedicated`): an optional DNS subdomain and `/`,
- * then a name; also a field of `matchFields` (`metadata.name`).
- */
-const LABEL_KEY =
-  /^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-/** A toleration's key: a label key, or empty (with `Exists`, every taint). */
-const TAINT_KEY = new RegExp(`${LABEL_KEY.source}|^$`);
-/** A key of a ConfigMap's or Secret's data, or an object's name. */
-const DATA_KEY = /^[-._A-Za-z0-9]{1,253}$/;
-/** A list of label keys (`matchLabelKeys: ["pod-template-hash"]`). */
-const LABEL_KEYS = 'label keys';
-
-/**
- * A Kubernetes structure whose fields named like a secret (`key`, `topologyKey`) name a label, a
- * taint or a data key: the field holding it (`tolerations`), whether it is each item of a list
- * there, the fields it may hold (any other, and it is not one), those of which it holds at least
- * one, the fields to show with what each must hold, and the fields the mapping around it must be
- * the value of, when only there Kubernetes reads it (`valueFrom.secretKeyRef`).
- */
-type KeyStructure = {
-  each: boolean;
-  fields: ReadonlySet<string>;
-  needs: string[];
-  shown: Record<string, RegExp | typeof LABEL_KEYS>;
-  within?: ReadonlySet<string>;
-};
-const structure = (
-  each: boolean,
-  fields: string[],
-  needs: string[],
-  shown: KeyStructure['shown'],
-  within?: string[],
-): KeyStructure => ({
-  each,
-  fields: new Set(fields),
-  needs,
-  shown,
-  ...(within ? { within: new Set(within) } : {}),
-});
-const REQUIREMENT = structure(
-  true,
-  ['key', 'operator', 'values'],
-  ['operator'],
-  { key: LABEL_KEY },
-);
-// An env entry's `valueFrom`: a field of this name elsewhere is no reference (see `keepKubeReferences`).
-const KEY_REF = structure(
-  false,
-  ['name', 'key', 'optional'],
-  ['name'],
-  { name: DATA_KEY, key: DATA_KEY },
-  ['valueFrom'],
-);
-const AFFINITY_TERM_FIELDS = [
-  'labelSelector',
-  'namespaceSelector',
-  'namespaces',
-  'topologyKey',
-  'matchLabelKeys',
-  'mismatchLabelKeys',
-];
-const AFFINITY_TERM_SHOWN = {
-  topologyKey: LABEL_KEY,
-  matchLabelKeys: LABEL_KEYS,
-  mismatchLabelKeys: LABEL_KEYS,
-} as const;
-/** By the field that holds them (`core/v1` PodSpec and the selectors of every kind). */
-const KEY_STRUCTURES: Record<string, KeyStructure> = {
-  tolerations: structure(
-    true,
-    ['key', 'operator', 'value', 'effect', 'tolerationSeconds'],
-    ['operator', 'effect'],
-    { key: TAINT_KEY },
-  ),
-  matchExpressions: REQUIREMENT,
-  matchFields: REQUIREMENT,
-  // A ConfigMap volume's or projection's (a Secret's, below a secret-looking field, stays hidden).
-  items: structure(true, ['key', 'path', 'mode'], ['path'], { key: DATA_KEY }, [
-    'configMap',
-  ]),
-  configMapKeyRef: KEY_REF,
-  secretKeyRef: KEY_REF,
-  topologySpreadConstraints: structure(
-    true,
-    [
-      'maxSkew',
-      'topologyKey',
-      'whenUnsatisfiable',
-      'labelSelector',
-      'minDomains',
-      'nodeAffinityPolicy',
-      'nodeTaintsPolicy',
-      'matchLabelKeys',
-    ],
-    ['topologyKey'],
-    { topologyKey: LABEL_KEY, matchLabelKeys: LABEL_KEYS },
-  ),
-  podAffinityTerm: structure(
-    false,
-    AFFINITY_TERM_FIELDS,
-    ['topologyKey'],
-    AFFINITY_TERM_SHOWN,
-  ),
-  // A pod (anti-)affinity's required terms; a node affinity's is a mapping, no list.
-  requiredDuringSchedulingIgnoredDuringExecution: structure(
-    true,
-    AFFINITY_TERM_FIELDS,
-    ['topologyKey'],
-    AFFINITY_TERM_SHOWN,
-  ),
-};
-
-type JsonMap = Record<string, unknown>;
-const isJsonMap = (v: unknown): v is JsonMap =>
-  !!v && typeof v === 'object' && !Array.isArray(v);
-
-/** Whether `value` is what a structure's field to show must hold, and nothing a rule hides. */
-function showable(value: unknown, what: RegExp | typeof LABEL_KEYS): boolean {
-  if (what === LABEL_KEYS)
-    return (
-      Array.isArray(value) &&
-      value.every(v => typeof v === 'string' && showable(v, LABEL_KEY))
-    );
-  return (
-    typeof value === 'string' && what.test(value) && scrubText(value) === value
-  );
-}
-
-/** `shown` with the fields `structure` shows put back from `original`, when it is one. */
-function shownStructure(
-  original: JsonMap,
-  shown: JsonMap,
-  s: KeyStructure,
-): JsonMap {
-  const fields = Object.keys(original);
-  if (
-    !fields.every(f => s.fields.has(f)) ||
-    !s.needs.some(f => Object.prototype.hasOwnProperty.call(original, f))
-  )
-    return shown;
-  const out: JsonMap = { ...shown };
-  for (const [field, what] of Object.entries(s.shown)) {
-    if (
-      Object.prototype.hasOwnProperty.call(original, field) &&
-      showable(original[field], what)
-    )
-      out[field] = original[field];
-  }
-  return out;
-}
-
-/**
- * `shown` (what {@link redactValues} made of `original`, a patch) with the fields named like a
- * secret put back where Kubernetes reads them as the name of a label, a taint or a data key, not
- * a secret: a toleration's `key`; a selector requirement's `key` (`matchExpressions`,
- * `matchFields`: node affinity, label and namespace selectors of every kind); the `name` and `key`
- * of a `configMapKeyRef` or `secretKeyRef`; a projected item's `key` (`items[]` with a `path`);
- * the `topologyKey` and `matchLabelKeys` of a topology spread constraint or pod affinity term.
- * Only when the mapping holds that structure's fields alone (a `{"key": …}` alone, or beside
- * another field, stays hidden), each to show holds a label key or a data key, and no key above
- * the structure's field names a secret. Whatever else they hold stays as redacted.
- */
-function keepStructuralKeys(original: unknown, shown: unknown): unknown {
-  return structuralKeysOf(original, shown);
-}
-
-/** `s` with the structural keys of `o` put back: `o` the value of `field` in a mapping that is the value of `parent`. */
-function structuralKeysOf(
-  o: unknown,
-  s: unknown,
-  field?: string,
-  parent?: string,
-): unknown {
-  const found =
-    field !== undefined &&
-    Object.prototype.hasOwnProperty.call(KEY_STRUCTURES, field)
-      ? KEY_STRUCTURES[field]
-      : undefined;
-  const kind =
-    found && (!found.within || (parent && found.within.has(parent)))
-      ? found
-      : undefined;
-  if (Array.isArray(o) && Array.isArray(s)) {
-    // The items of a list are the values of its field, for what they hold.
-    return s.map((item, i) =>
-      kind?.each && isJsonMap(o[i]) && isJsonMap(item)
-        ? structuralKeysOfMap(
-            shownStructure(o[i] as JsonMap, item, kind),
-            o[i],
-            field,
-          )
-        : structuralKeysOf(o[i], item, undefined, field),
-    );
-  }
-  if (isJsonMap(o) && isJsonMap(s)) {
-    return structuralKeysOfMap(
-      kind && !kind.each ? shownStructure(o, s, kind) : s,
-      o,
-      field,
-    );
-  }
-  return s;
-}
-
-/** {@link structuralKeysOf} for each field of a mapping; below a key that names a secret, nothing. */
-function structuralKeysOfMap(s: JsonMap, o: JsonMap, field?: string): JsonMap {
-  return Object.fromEntries(
-    Object.entries(s).map(([k, v]) => [
-      k,
-      isSecretKey(k) && !Object.prototype.hasOwnProperty.call(KEY_STRUCTURES, k)
-        ? v
-        : structuralKeysOf(o[k], v, k, field),
-    ]),
-  );
 }
 
 /** A Secret patch with every value of its `data` and `stringData` as `***`. */

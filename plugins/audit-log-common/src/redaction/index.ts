@@ -13,6 +13,7 @@ export {
 export { hideListedValues } from './listedValues';
 export {
   hideSecretLineBlocks,
+  needleFinder,
   needleReplacer,
   secretLines,
   type SecretLines,
@@ -29,3 +30,5 @@ export {
   type ValueRedactionOptions,
 } from './objects';
 export { keepKubeReferences } from './kubeReferences';
+export { keepStructuralKeys } from './structuralKeys';
+export { isSecretPathAnnotation } from './secretPaths';

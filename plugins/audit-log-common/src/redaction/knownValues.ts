@@ -161,10 +161,34 @@ export function needleReplacer(
   given: Iterable<string>,
   placeholder: string = REDACTED,
 ): (text: string) => string {
+  const find = needleFinder(given);
+  return text => {
+    const places = find(text);
+    if (places.length === 0) return text;
+    let out = '';
+    let copied = 0;
+    for (const [start, end] of places) {
+      out += text.slice(copied, start) + placeholder;
+      copied = end;
+    }
+    return out + text.slice(copied);
+  };
+}
+
+/**
+ * Returns a function that finds the places {@link needleReplacer} replaces in a text, as
+ * `[start, end)` pairs from left to right, none overlapping another: each one is written as one
+ * placeholder. For a search over a view of a text (folded lines joined) whose places are then
+ * hidden in the text itself. Linear in the text, as `needleReplacer` is.
+ * @public
+ */
+export function needleFinder(
+  given: Iterable<string>,
+): (text: string) => Array<[number, number]> {
   const needles = [...given]
     .filter(n => n.length > 0)
     .sort((a, b) => b.length - a.length);
-  if (needles.length === 0) return text => text;
+  if (needles.length === 0) return () => [];
   // The trie of the needles' heads, node 0 its root, in arrays as long as it may grow.
   let capacity = 1;
   for (const needle of needles)
@@ -266,8 +290,8 @@ export function needleReplacer(
       manyChildren.get(node)!.forEach((child, k) => enqueue(child, k, node));
   }
 
-  /** Each stretch where a needle may stand hidden whole (see above): linear, whatever the needles. */
-  const hideAround = (text: string): string => {
+  /** Each stretch where a needle may stand, found whole (see above): linear, whatever the needles. */
+  const placesAround = (text: string): Array<[number, number]> => {
     const length = text.length;
     const cover = new Int32Array(length + 1);
     let state = 0;
@@ -279,23 +303,23 @@ export function needleReplacer(
         cover[Math.min(length, i + 1 + ahead[state])]--;
       }
     }
-    let out = '';
-    let copied = 0;
+    const out: Array<[number, number]> = [];
+    let from = 0;
     let covers = 0;
     for (let i = 0; i < length; i++) {
       const before = covers;
       covers += cover[i];
-      if (before === 0 && covers > 0)
-        out += text.slice(copied, i) + placeholder;
-      else if (before > 0 && covers === 0) copied = i;
+      if (before === 0 && covers > 0) from = i;
+      else if (before > 0 && covers === 0) out.push([from, i]);
     }
-    return out + (covers > 0 ? '' : text.slice(copied));
+    if (covers > 0) out.push([from, length]);
+    return out;
   };
 
   // Few needles: the engine's own search tells quicker that a text holds none of them (most texts).
   const few = needles.length <= FEW_NEEDLES ? needles : undefined;
   return text => {
-    if (few && !few.some(n => text.includes(n))) return text;
+    if (few && !few.some(n => text.includes(n))) return [];
     const length = text.length;
     let budget = 2 * length + 1024;
     // The places found, each as (which needle, its place in `needles`) × (length + 1) + where it starts.
@@ -330,10 +354,10 @@ export function needleReplacer(
           }
           places[count++] = index * stride + start;
         }
-        if (budget < 0) return hideAround(text);
+        if (budget < 0) return placesAround(text);
       }
     }
-    if (count === 0) return text;
+    if (count === 0) return [];
     const hidden = new Uint8Array(length);
     const ends = new Map<number, number>();
     // The places by needle (longest first), each needle's from left to right.
@@ -346,12 +370,9 @@ export function needleReplacer(
       hidden.fill(1, start, end);
       ends.set(start, end);
     }
-    let out = '';
-    let copied = 0;
-    for (const start of Int32Array.from(ends.keys()).sort()) {
-      out += text.slice(copied, start) + placeholder;
-      copied = ends.get(start)!;
-    }
-    return out + text.slice(copied);
+    return Array.from(Int32Array.from(ends.keys()).sort(), start => [
+      start,
+      ends.get(start)!,
+    ]);
   };
 }

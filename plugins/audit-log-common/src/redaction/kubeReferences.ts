@@ -3,6 +3,7 @@
  * `name`, the key of a Secret projected to a file): a name, not a secret value, which a record of
  * a change must show, or it cannot say which Secret the change gives a pod.
  */
+import { structuralKeyReader } from './structuralKeys';
 
 /** An object's name, or a key of a Secret's data: what a reference names, never a secret value. */
 const NAME = /^[-._A-Za-z0-9]{1,253}$/;
@@ -331,7 +332,9 @@ function wholeValueEnd(text: string, from: number): number {
  * single-quoted string among the brackets (whose `}` or `,` the brackets do not see), YAML flow
  * values, a bracket that only looks like the text's own (on a line of a list, in a YAML block
  * scalar or quoted value). What each bracket is the value of is read once, in a bounded number of
- * characters, and each mapping or list checked is read once: linear in the text.
+ * characters, and each mapping or list checked is read once: linear in the text. `true` also for
+ * a structural key of any kind's object or patch (a toleration's `key`, a selector requirement's;
+ * see `structuralKeyReader`).
  */
 export function referenceReader(text: string) {
   const read = new Map<number, ReturnType<typeof valueOf>>();
@@ -349,6 +352,7 @@ export function referenceReader(text: string) {
   };
   /** Where the last value checked was read to: none is read twice. */
   let checkedTo = 0;
+  const isStructuralKey = structuralKeyReader(text);
   return (
     brackets: ReadonlyArray<number>,
     key: string,
@@ -372,6 +376,15 @@ export function referenceReader(text: string) {
       else return false;
     }
     path.push(key);
+    // A toleration's, a selector requirement's, a ConfigMap item's key: a name, of every kind.
+    if (
+      isStructuralKey(
+        path.map(step => (step === ITEM ? undefined : step)),
+        brackets[brackets.length - 1],
+        from,
+      )
+    )
+      return true;
     // Kinds sharing a pod spec reach the same shape: each is tried once.
     const shapes = [
       ...new Set(EVERY_RESOURCE.map(resource => shapeAt(resource, path))),

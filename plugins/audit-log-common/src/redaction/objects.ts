@@ -5,6 +5,16 @@
 import { hideListedValues } from './listedValues';
 import { REDACTED, isSecretKey, isSecretName } from './names';
 import { TextRedactionOptions, redactText } from './redactText';
+import { isSecretPathAnnotation } from './secretPaths';
+
+/**
+ * Whether the value `v` under `key` is a secret by its key: the key names one
+ * ({@link isSecretKey}), and `v` is not the Vault path an annotation names (a reference:
+ * `isSecretPathAnnotation`).
+ */
+function secretByKey(key: string, v: unknown): boolean {
+  return isSecretKey(key) && !isSecretPathAnnotation(key, v);
+}
 
 function hasOwn(obj: object, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(obj, key);
@@ -50,12 +60,13 @@ export type ValueRedactionOptions = {
 };
 
 /**
- * A deep copy of `value` with every scalar under a key that names a secret ({@link isSecretKey}),
- * at any depth, and the `value` of every env entry whose name does ({@link isSecretEnvEntry}), as
- * `placeholder` (`null`, `''` and booleans kept); every other string scrubbed by the shared text
- * rules (`options.text`): a config file held in an ordinary key (`config: "db:\n  password: x"`),
- * a URL's password; and a list of strings also of a flag's value given as the next item
- * (`["--token", "x"]`).
+ * A deep copy of `value` with every scalar under a key that names a secret ({@link isSecretKey};
+ * not the Vault path a `vault.hashicorp.com/agent-inject-secret-<name>` annotation names, a
+ * reference), at any depth, and the `value` of every env entry whose name does
+ * ({@link isSecretEnvEntry}), as `placeholder` (`null`, `''` and booleans kept); every other
+ * string scrubbed by the shared text rules (`options.text`): a config file held in an ordinary key
+ * (`config: "db:\n  password: x"`), a URL's password; and a list of strings also of a flag's value
+ * given as the next item (`["--token", "x"]`).
  * @public
  */
 export function redactValues<T>(
@@ -81,7 +92,7 @@ export function redactValues<T>(
       return Object.fromEntries(
         Object.entries(v as Record<string, unknown>).map(([k, c]) => [
           k,
-          walk(c, secret || isSecretKey(k) || (env && k === 'value')),
+          walk(c, secret || secretByKey(k, c) || (env && k === 'value')),
         ]),
       );
     }
@@ -107,7 +118,7 @@ export function forEachSecretValue(
     else if (v && typeof v === 'object') {
       const env = isSecretEnvEntry(v);
       for (const [k, c] of Object.entries(v as Record<string, unknown>))
-        walk(c, secret || isSecretKey(k) || (env && k === 'value'));
+        walk(c, secret || secretByKey(k, c) || (env && k === 'value'));
     } else if (secret && (typeof v === 'string' || typeof v === 'number')) {
       visit(String(v));
     }
@@ -270,7 +281,8 @@ function hideNamedValuesAndArguments(obj: unknown, placeholder: string) {
  * - a Secret's `data` and `stringData` (and the `data` of any object with a `type`: a Secret's,
  *   whatever it says it is) hidden, keys kept (see `options.hidden`); its annotations too with
  *   `options.hideSecretAnnotations`;
- * - on every kind, the last-applied annotation hidden, and annotations whose key names a secret;
+ * - on every kind, the last-applied annotation hidden, and annotations whose key names a secret
+ *   (not the Vault path a `vault.hashicorp.com/agent-inject-secret-<name>` annotation names);
  * - ConfigMap (or kind unknown) `data` entries whose key names a secret, and all of `binaryData`
  *   (a Secret's too: opaque bytes, often a packed copy of a config holding credentials);
  * - anywhere in the object, the `value` of a `{ name, value }` entry whose `name` names a secret
@@ -384,7 +396,7 @@ function redactRecordInPlace(
       if (sizes) annotations![key] = hiddenSize(value);
       else if (value) annotations![key] = placeholder;
     } else if (
-      isSecretKey(key) &&
+      secretByKey(key, value) &&
       value !== null &&
       value !== undefined &&
       value !== ''

@@ -84,8 +84,12 @@ export function hideUrlCredentials(
  *   (`secretKeyRef: {name: db, key: password}` is shown), nor, in JSON text, a name where
  *   Kubernetes reads a reference to a Secret (a patch's or an object's
  *   `"volumes":[{"secret":{"secretName":"db","optional":true}}]` is shown; see
- *   `keepKubeReferences`), while such a mapping holding anything else is hidden whole and the
- *   `key` of an item it projects stays hidden;
+ *   `keepKubeReferences`), while such a mapping holding anything else is hidden whole; nor a
+ *   structural key, in JSON text (a toleration's `key`, a selector requirement's, a ConfigMap
+ *   item's, a `topologyKey`, where the mapping holds that structure's fields alone and the value
+ *   is a label or data key; see `keepStructuralKeys`), nor the Vault path a
+ *   `vault.hashicorp.com/agent-inject-secret-<name>` annotation names (see
+ *   `isSecretPathAnnotation`);
  * - `Authorization` values (`Authorization: Bearer [REDACTED]`), `Bearer` and `Basic` credentials,
  *   a private key's PEM body, a `.pgpass` line's password (`db:5432:app:appuser:[REDACTED]`), the
  *   text of an XML element naming a secret (`<password>[REDACTED]</password>`) and the `<value>`

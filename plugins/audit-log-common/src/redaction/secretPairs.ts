@@ -12,6 +12,7 @@ import {
 } from './lineContext';
 import { referenceReader } from './kubeReferences';
 import { holdsSecretWord, isReferenceKey, isSecretName } from './names';
+import { namesSecretPath } from './secretPaths';
 import {
   AFTER_COMMAND,
   AUTH_SCHEME,
@@ -133,8 +134,10 @@ export type PairRules = {
  *   entry (`- name: DB_PASSWORD\n  value: x`, `{"value":"x","name":"DB_PASSWORD"}`);
  * - not the names a reference holds (`secretKeyRef: {name: db, key: password}`), nor, in JSON
  *   text, what stands where Kubernetes reads a reference to a Secret and is one (a volume's
- *   `secret` mapping of a reference's fields alone, a `secretName`; see `referenceReader`); such a
- *   mapping holding anything else is hidden whole;
+ *   `secret` mapping of a reference's fields alone, a `secretName`; see `referenceReader`), nor a
+ *   structural key of any kind (a toleration's `key`: see `structuralKeyReader`); such a mapping
+ *   holding anything else is hidden whole; nor the Vault path a
+ *   `vault.hashicorp.com/agent-inject-secret-<name>` annotation names (`namesSecretPath`);
  * - the body of a private key's PEM block, its armour lines kept (to the end of the text if its
  *   `-----END` line is missing);
  * - a secret flag's next argument (`--password x`, `["--token", "x"]`, `- --token` then `- x`,
@@ -788,6 +791,11 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
         secret = !inReference && secretWord;
       }
       if (!secret) {
+        i = sep + 1;
+        return i;
+      }
+      if (!escapedKey && namesSecretPath(text, start, end, from)) {
+        // An annotation naming where a secret is kept (a Vault path), not the secret: read on.
         i = sep + 1;
         return i;
       }

@@ -335,6 +335,8 @@ describe('kubechart actions (actions registry / MCP)', () => {
     );
     expect(cluster.output.health.status).not.toBe('error');
     expect(cluster.output.health.nodes.total).toBeGreaterThan(0);
+    // The tool says of how many nodes' capacity the utilisation is (every node is Ready here).
+    expect(cluster.output.health.utilisation.excludedNodes).toBe(0);
   });
 
   it('refuses a run outside the caller’s scope exactly as the REST API does, and records nothing', async () => {

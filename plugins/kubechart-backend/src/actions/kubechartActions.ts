@@ -352,6 +352,12 @@ export function registerKubechartActions(options: {
                 cpu: z.number(),
                 memory: z.number(),
                 source: z.string(),
+                excludedNodes: z
+                  .number()
+                  .optional()
+                  .describe(
+                    'How many nodes (not Ready, or cordoned) the fractions leave out: they are of the capacity new pods can use.',
+                  ),
               }),
               alerts: z.array(
                 z
@@ -474,13 +480,21 @@ export function registerKubechartActions(options: {
           message: z
             .string()
             .optional()
-            .describe('Why the status is `unknown`.'),
+            .describe(
+              'Why the status is `unknown`, or why the tenant is worse than its releases say (its namespace is gone, something no release owns fails, its quota is used up).',
+            ),
           releases: z.array(
             z.object({
               name: z.string(),
               readyPods: z.number(),
               totalPods: z.number(),
               status: z.string(),
+              reason: z
+                .string()
+                .optional()
+                .describe(
+                  'Why the release is not healthy (a workload behind, a failed Job or failing pod of it).',
+                ),
             }),
           ),
           quota: z.object({
@@ -488,6 +502,12 @@ export function registerKubechartActions(options: {
             used: z.record(z.string()),
           }),
           urls: z.array(z.string()),
+          urlsError: z
+            .string()
+            .optional()
+            .describe(
+              'Why `urls` may be incomplete: its Ingresses or HTTPRoutes could not be listed.',
+            ),
           observedAt: z.string().describe('When the answer was given.'),
           lastSeenAt: z
             .string()

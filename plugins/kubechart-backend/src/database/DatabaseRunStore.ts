@@ -1186,6 +1186,29 @@ export class DatabaseRunStore implements RunStore {
     return row?.id;
   }
 
+  async findRevisionRun(
+    target: RunTarget & { release: string },
+    revision: number,
+    before?: string,
+  ): Promise<Run | undefined> {
+    // Read newest first from the target index (kubechart_runs_target_idx).
+    const q = this.db<RunRow>('kubechart_runs')
+      .where('cluster', target.cluster)
+      .where('namespace', target.namespace)
+      .where('release', target.release)
+      .where('helm_revision', revision)
+      .where('status', 'succeeded')
+      .whereNull('action');
+    if (before) q.where('created_at', '<', Date.parse(before));
+    const row = await q
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .first('id');
+    return row ? this.getRun(row.id) : undefined;
+  }
+
   /** The run row, locked for update on PostgreSQL (SQLite serialises writers anyway). */
   private async lockedRow(tx: Knex, id: string): Promise<RunRow> {
     const query = tx<RunRow>('kubechart_runs').where({ id });

@@ -485,6 +485,17 @@ export interface RunStore {
     tenant?: string,
   ): Promise<string | undefined>;
   /**
+   * The newest run KubeChart executed (not recorded by an action, `POST /runs/record`) that left
+   * release `target.release` at `revision` and succeeded, created before `before` (a run's
+   * `createdAt`) when given: the run a rollback to that revision returns to (revision numbers restart
+   * once a release is uninstalled: the newest). Undefined when there is none.
+   */
+  findRevisionRun(
+    target: RunTarget & { release: string },
+    revision: number,
+    before?: string,
+  ): Promise<Run | undefined>;
+  /**
    * Moves a pending run to `running` for this instance and returns its lease (the epoch is bumped).
    * Throws {@link LeaseLostError} when the run is no longer pending.
    */

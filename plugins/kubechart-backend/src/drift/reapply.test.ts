@@ -1,5 +1,5 @@
 import { ConflictError, InputError } from '@backstage/errors';
-import type { Run } from '@kubechart/plugin-kubechart-common';
+import type { DriftObject, Run } from '@kubechart/plugin-kubechart-common';
 import { reapplyRequest } from './reapply';
 
 const run = (over: Partial<Run>): Run => ({
@@ -140,6 +140,93 @@ describe('reapplyRequest', () => {
       await expect(
         reapplyRequest(chartRun, { history: async () => [] }),
       ).rejects.toBeInstanceOf(ConflictError);
+    });
+  });
+
+  describe('while an object the run applied is being deleted', () => {
+    /** The run's Deployment, deleted with `kubectl delete` and held by a finalizer, as drift last recorded it. */
+    const deleting: DriftObject = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: 'shop',
+      name: 'web',
+      state: 'deleting',
+      fields: [],
+      deletion: {
+        timestamp: '2026-12-03T10:15:00Z',
+        finalizers: ['example.com/hold'],
+      },
+    };
+    const changed: DriftObject = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: 'shop',
+      name: 'web-config',
+      state: 'changed',
+      fields: [{ path: 'data.mode', expected: 'a', actual: 'b' }],
+    };
+    const manifestsRun = run({
+      kind: 'manifests',
+      target: { cluster: 'dev', namespace: 'shop' },
+      manifest:
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\n',
+    });
+    const releaseHistory = jest.fn(async () => [
+      { revision: 2, updated: '2026-12-03T09:01:30.000Z' },
+    ]);
+    const releaseRun = run({
+      kind: 'rollback',
+      target: { cluster: 'dev', namespace: 'shop', release: 'web' },
+      helmRevision: 2,
+    });
+
+    it('refuses (409) to apply the run again, naming the object, when it was marked and by what it is held', async () => {
+      const why =
+        'Deployment web in shop, which run r1 applied, is being deleted (marked for deletion at 2026-12-03T10:15:00Z, held by the finalizers example.com/hold): applying the run again would not keep it, and would be reported as done while it goes away; wait until it is gone (its drift shows it missing), then apply the run again';
+      await expect(
+        reapplyRequest(manifestsRun, {
+          history,
+          drift: [changed, deleting],
+        }),
+      ).rejects.toThrow(new ConflictError(why));
+      await expect(
+        reapplyRequest(releaseRun, {
+          history: releaseHistory,
+          drift: [deleting],
+        }),
+      ).rejects.toThrow(new ConflictError(why));
+      await expect(
+        reapplyRequest(run({}), {
+          release: 'api',
+          history,
+          drift: [
+            {
+              ...deleting,
+              deletion: { ...deleting.deletion!, finalizers: [] },
+            },
+          ],
+        }),
+      ).rejects.toThrow(
+        'Deployment web in shop, which run r1 applied, is being deleted (marked for deletion at 2026-12-03T10:15:00Z, in its grace period)',
+      );
+    });
+
+    it('applies the run again once the object is gone or only changed', async () => {
+      await expect(
+        reapplyRequest(manifestsRun, {
+          history,
+          drift: [
+            changed,
+            { ...deleting, state: 'missing', deletion: undefined },
+          ],
+        }),
+      ).resolves.toMatchObject({ kind: 'manifests' });
+      await expect(
+        reapplyRequest(releaseRun, {
+          history: releaseHistory,
+          drift: [changed],
+        }),
+      ).resolves.toMatchObject({ kind: 'rollback', revision: 2 });
     });
   });
 

@@ -67,6 +67,33 @@ async function checkRunRevision(
   }
 }
 
+/**
+ * Refuses (409) to apply `run` again while drift last saw an object it applied being deleted
+ * (`deleting`: its deletion was requested and finalizers or its grace period hold it): the API server
+ * takes a change to such an object, so the new run would end `succeeded` while the object goes away.
+ */
+function refuseWhileDeleting(run: Run, drift: DriftObject[] = []): void {
+  // A tenant's baseline has a refusal of its own (re-applying a release does not touch it).
+  const deleting = drift.filter(o => o.state === 'deleting' && !o.baseline);
+  if (!deleting.length) return;
+  const [first] = deleting;
+  const finalizers = first.deletion?.finalizers ?? [];
+  const held = finalizers.length
+    ? `held by the finalizers ${finalizers.join(', ')}`
+    : 'in its grace period';
+  const more =
+    deleting.length > 1
+      ? ` (and ${deleting.length - 1} more being deleted)`
+      : '';
+  throw new ConflictError(
+    `${first.kind} ${first.name}${
+      first.namespace ? ` in ${first.namespace}` : ''
+    }, which run ${run.id} applied, is being deleted (marked for deletion at ${
+      first.deletion?.timestamp ?? 'an unknown time'
+    }, ${held})${more}: applying the run again would not keep it, and would be reported as done while it goes away; wait until it is gone (its drift shows it missing), then apply the run again`,
+  );
+}
+
 /** Kinds of runs that can be applied again. */
 export const REAPPLICABLE_KINDS: ReadonlyArray<Run['kind']> = [
   'chart',
@@ -82,7 +109,8 @@ export const REAPPLICABLE_KINDS: ReadonlyArray<Run['kind']> = [
  * a manifest with redacted values, a run without a Helm revision, a tenant release not named; and
  * ConflictError (409) when the release's revision of that number is no longer the run's, or when
  * `drift` (the run's drifted objects as last recorded) names objects of a tenant run's baseline: a
- * release rolled back does not restore its quota, limits or network policy; the tenant's next run does.
+ * release rolled back does not restore its quota, limits or network policy; the tenant's next run does;
+ * and ConflictError when `drift` shows an object of the run being deleted (see refuseWhileDeleting).
  */
 export async function reapplyRequest(
   run: Run,
@@ -102,6 +130,7 @@ export async function reapplyRequest(
     throw new InputError(
       `Run ${run.id} did not succeed (${run.status}); only a succeeded run can be applied again`,
     );
+  refuseWhileDeleting(run, options.drift);
   switch (run.kind) {
     case 'chart':
     case 'rollback': {

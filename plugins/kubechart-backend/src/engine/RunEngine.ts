@@ -59,7 +59,11 @@ import {
   isUnreachable,
 } from '../lib/kubeErrors';
 import { TooManyRequestsError, RunFailure } from './errors';
-import { deployerReadingUser, deployerUser } from './deployer';
+import {
+  deployerReadRefusal,
+  deployerReadingUser,
+  deployerUser,
+} from './deployer';
 import { Executors, RunExecution, mergeValues } from './executors';
 import { RunContext, recordedChanges } from './RunContext';
 import { EngineSettings } from './settings';
@@ -127,14 +131,20 @@ import {
   tenantRunEntityOwner,
   withNormalizedTenantEntityRef,
 } from './entityScope';
-import { declaredSecretValues, redactDeclaredSecrets } from './declaredSecrets';
+import {
+  declaredManifestSecretValues,
+  declaredSecretValues,
+  redactDeclaredSecrets,
+} from './declaredSecrets';
 import { describeTenantChanges } from './tenantChanges';
 import { checkTenantQuota, checkTenantQuotaValues } from './tenantQuota';
 import { judgeRollbackRecord, rollbackSecretValues } from './rollbackRevision';
 import { recoverStaleRuns } from './staleRuns';
+import { checkRollbackChartSource } from './rollbackSource';
 import { asEnded, tenantUnchangedByFailedRun } from './runOutcomes';
 import { withScrubbedErrors } from './scrubbedErrors';
 import { redactPlan } from '../lib/redactPlan';
+import { scrubComment } from '../approvals/comments';
 import type { RunMetrics } from '../service/metrics';
 
 /**
@@ -380,7 +390,7 @@ export class RunEngine {
     );
     // What the run would refuse before applying anything (submit: checkTenantQuota).
     checkTenantQuotaValues(request, this.options.settings);
-    await checkRequestChartSources(request, this.options.settings);
+    await this.checkChartSources(request);
     const base = { kind: request.kind, target: plan.target };
     const namespace = plan.target.namespace;
     // Shows what the run's scope check would refuse (who may use the namespace is checked at submit).
@@ -524,14 +534,18 @@ export class RunEngine {
     const objects = await parseManifestsInTurns(request.manifests, {
       maxObjects: MAX_POLICY_OBJECTS,
     });
-    // The values of the Secrets it applies are removed wherever else the manifests copy them.
+    // The values of the Secrets it applies, and the texts its caller declares secret, are removed
+    // wherever else the manifests copy them.
     const shown = await redactPlan(
       request.manifests,
       await this.options.policy.checkInTurns(
         objects,
         await checkOptions(objects),
       ),
-      collectManifestSecretValues(objects),
+      [
+        ...collectManifestSecretValues(objects),
+        ...declaredManifestSecretValues(request, objects),
+      ],
     );
     return {
       preview: {
@@ -637,6 +651,18 @@ export class RunEngine {
     } finally {
       await work.dispose();
     }
+  }
+
+  /**
+   * Refuses (400, naming the rule) a request whose chart sources `kubechart.helm.chartDirectories` and
+   * `allowedRepositories` do not allow: a chart or tenant run's, and the source of the revision a
+   * rollback returns to (see `checkRollbackChartSource`).
+   */
+  private async checkChartSources(request: CreateRunRequest): Promise<void> {
+    const { store, settings } = this.options;
+    await checkRequestChartSources(request, settings);
+    if (request.kind === 'rollback')
+      await checkRollbackChartSource(request, { store, settings });
   }
 
   private chartDeps() {
@@ -757,8 +783,9 @@ export class RunEngine {
       this.options.clusters,
       this.options.settings.deployerNamespace,
     );
-    // A chart source that breaks kubechart.helm.chartDirectories/allowedRepositories is a 400 naming the rule.
-    await checkRequestChartSources(request, settings);
+    // A chart source (a rollback's: its revision's) that breaks kubechart.helm.chartDirectories or
+    // allowedRepositories is a 400 naming the rule.
+    await this.checkChartSources(request);
     const recent = await store.countRunsByActorSince(
       actor,
       new Date(Date.now() - 60_000),
@@ -820,7 +847,7 @@ export class RunEngine {
       (await this.tenantOfTarget(plan.target))?.code;
     const rule = this.options.approvals
       ? protectingRule(this.options.approvals, plan.target, tenant) ??
-        (await this.clusterScopedGate(request, exec.scope))
+        (await this.clusterScopedGate(request, exec))
       : undefined;
     if (rule) {
       // An approved run whose input is kept starts on the deciding approval with the rights saved
@@ -843,23 +870,32 @@ export class RunEngine {
   }
 
   /**
-   * The gate of a run that may apply cluster-scoped objects other than a Namespace (a CRD, RBAC, a
-   * PersistentVolume: each reaches into every namespace) on a cluster an approval rule covers, whatever
-   * namespace it targets (see `clusterScopedRule`). A manifests run is judged by its objects; a chart
-   * or rollback run, whose objects are known only once rendered, by what its scope allows (fail
-   * closed). Throws NotAllowedError (403) when none of the covering rules names an approver.
+   * The gate of a run that may apply or remove cluster-scoped objects other than a Namespace (a CRD,
+   * RBAC, a PersistentVolume: each reaches into every namespace) on a cluster an approval rule covers,
+   * whatever namespace it targets (see `clusterScopedRule`). A manifests run is judged by its objects;
+   * a chart or rollback run, whose objects are known only once rendered, by what its scope allows; a
+   * tenant delete, or a tenant run that prunes releases, by what the cluster allows, as it uninstalls
+   * the releases' allowed cluster-scoped objects with the engine's identity whatever its caller may
+   * apply, and their records are read only as it runs (fail closed). Throws NotAllowedError (403) when
+   * none of the covering rules names an approver.
    */
   private async clusterScopedGate(
     request: CreateRunRequest,
-    scope: RunScope,
+    exec: RunExecution,
   ): Promise<ApprovalRule | undefined> {
-    const { approvals } = this.options;
+    const { approvals, settings } = this.options;
     if (!approvals?.rules.length) return undefined;
-    if (request.kind === 'tenant' || request.kind === 'tenant-delete')
-      return undefined;
-    const allowed = scope.allowedClusterScopedKinds.filter(
-      k => !isNamespaceKind(k),
-    );
+    const removes =
+      request.kind === 'tenant-delete' ||
+      (request.kind === 'tenant' &&
+        request.pruneReleases === true &&
+        !!exec.changes?.droppedReleases.length);
+    if (request.kind === 'tenant' && !removes) return undefined;
+    const allowed = (
+      removes
+        ? settings.allowedClusterScopedKinds[request.cluster] ?? []
+        : exec.scope.allowedClusterScopedKinds
+    ).filter(k => !isNamespaceKind(k));
     if (!allowed.length) return undefined;
     let reaching: string[] = allowed;
     if (request.kind === 'manifests') {
@@ -881,9 +917,9 @@ export class RunEngine {
     const rule = clusterScopedRule(approvals, request.cluster, reaching);
     if (rule && !rule.approvers.length) {
       throw new NotAllowedError(
-        `This run may change cluster-scoped objects (${reaching.join(
-          ', ',
-        )}) on cluster ${
+        `This run may ${
+          removes ? 'remove' : 'change'
+        } cluster-scoped objects (${reaching.join(', ')}) on cluster ${
           request.cluster
         }, which reach into every namespace, including those approval rules protect there (approval gate: ${
           rule.name
@@ -1188,15 +1224,29 @@ export class RunEngine {
       : undefined;
     for (const name of names) {
       const deployed = reader
-        ? await readLatestHelmRelease(reader, namespace, name).catch(e => {
-            // A record kubechart will not read (too large, corrupt): the cluster's state, not the
-            // request, stands in the way; nothing is recorded (409, not a server error).
-            if (e instanceof RunFailure)
-              throw new ConflictError(
-                `No approval plan can be made for this run: ${e.message}`,
-              );
-            throw e;
-          })
+        ? await readLatestHelmRelease(reader, namespace, name).catch(
+            async e => {
+              // A record kubechart will not read (too large, corrupt): the cluster's state, not the
+              // request, stands in the way; nothing is recorded (409, not a server error).
+              if (e instanceof RunFailure)
+                throw new ConflictError(
+                  `No approval plan can be made for this run: ${e.message}`,
+                );
+              // Nor when the deployer may not read them (a namespace created outside KubeChart has
+              // no deployer RoleBinding until a run there starts): approvers would see no revisions.
+              if (kubeStatusCode(e) === 403)
+                throw new ConflictError(
+                  `No approval plan can be made for this run, and no approval was requested: ${await deployerReadRefusal(
+                    this.client(cluster),
+                    cluster,
+                    namespace,
+                    e,
+                    this.options.settings,
+                  )}`,
+                );
+              throw e;
+            },
+          )
         : undefined;
       revisions[name] = deployed?.version ?? null;
     }
@@ -1473,7 +1523,7 @@ export class RunEngine {
     const entry = {
       by: decider.userEntityRef,
       decision,
-      comment: comment.trim(),
+      comment: scrubComment(comment),
     };
     const decided = await this.options.store
       .decideApproval(runId, entry)
@@ -1527,7 +1577,7 @@ export class RunEngine {
       throw notOpen(run.approval?.state);
     // Past its expiry it ends as expired (what happened first), 409.
     if (isApprovalExpired(run.approval)) await this.endExpiredApproval(runId);
-    const why = comment?.trim();
+    const why = comment === undefined ? undefined : scrubComment(comment);
     const ended = await store.endApproval(
       runId,
       'withdrawn',
@@ -1904,7 +1954,7 @@ export class RunEngine {
         `Run ${runId} is not approved (its approval is ${record.state})`,
       );
     if (isApprovalExpired(record)) await this.endExpiredApproval(runId);
-    await checkRequestChartSources(request, settings);
+    await this.checkChartSources(request);
     // The run's target as it was approved (the request, compared below, must be the same one).
     await this.checkApprovedTarget(
       run,

@@ -1,4 +1,7 @@
-import { RunInput } from '@kubechart/plugin-kubechart-common';
+import {
+  ManifestsRunInput,
+  RunInput,
+} from '@kubechart/plugin-kubechart-common';
 import { REDACTED } from '@kubechart/plugin-kubechart-node';
 
 /** The shortest declared secret value honoured (as `collectSecretValues` counts values). */
@@ -23,13 +26,31 @@ function stringsOf(value: unknown, out: string[] = []): string[] {
  */
 export function declaredSecretValues(request: RunInput): string[] {
   if (request.kind !== 'chart' && request.kind !== 'tenant') return [];
-  const declared = request.secretValues ?? [];
-  if (declared.length === 0) return [];
-  const texts = stringsOf(
-    request.kind === 'chart'
-      ? request.release.values
-      : request.releases.map(r => r.values),
+  return heldIn(
+    request.secretValues,
+    stringsOf(
+      request.kind === 'chart'
+        ? request.release.values
+        : request.releases.map(r => r.values),
+    ),
   );
+}
+
+/**
+ * The values a manifests run's caller declares secret (`secretValues`, as for a chart run) that a
+ * string of its `objects` (the manifests as read) holds, whole or within it: removed from all that
+ * is kept of the run (its manifest, an approval's plan, events); what is applied is as given.
+ */
+export function declaredManifestSecretValues(
+  request: ManifestsRunInput,
+  objects: unknown[],
+): string[] {
+  return heldIn(request.secretValues, stringsOf(objects));
+}
+
+/** The distinct `declared` texts of at least 4 characters that one of `texts` holds. */
+function heldIn(declared: string[] | undefined, texts: string[]): string[] {
+  if (!declared?.length) return [];
   return [...new Set(declared)].filter(
     s =>
       typeof s === 'string' &&

@@ -4,6 +4,7 @@ import {
   MANAGED_BY_VALUE,
 } from '@kubechart/plugin-kubechart-common';
 import { KubeClient } from '../lib/KubeClient';
+import { describeKubeError } from '../lib/kubeErrors';
 import { RunFailure } from './errors';
 import { KUBECHART_OWNER_ANNOTATION } from './executors';
 import { EngineSettings } from './settings';
@@ -165,4 +166,42 @@ export async function deployerReadingUser(
     names({ name, namespace })
     ? `system:serviceaccount:${namespace}:${name}`
     : deployerUser(namespace, settings);
+}
+
+/**
+ * Why the Helm release records of `namespace` could not be read by its deployer outside a run (an
+ * approval plan), from the API server's refusal `error`: with, when the namespace has no deployer
+ * RoleBinding yet (it was created outside KubeChart and no run has started there, which would create
+ * one), the binding the platform team may create so that the records can be read. Read with the
+ * engine's own `client`; grants nothing.
+ */
+export async function deployerReadRefusal(
+  client: KubeClient,
+  cluster: string,
+  namespace: string,
+  error: unknown,
+  settings: Pick<
+    EngineSettings,
+    'deployerServiceAccount' | 'deployerNamespace' | 'deployerClusterRole'
+  >,
+): Promise<string> {
+  const name = settings.deployerServiceAccount;
+  const account = deployerAccount(namespace, settings);
+  const refused = `the Helm release records in namespace ${namespace} on cluster ${cluster} cannot be read by its deployer (${describeKubeError(
+    error,
+    cluster,
+  )})`;
+  // Unread (the engine may not read it either), nothing is said of the binding.
+  const missing = await client
+    .read({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name, namespace },
+    })
+    .then(
+      binding => !binding,
+      () => false,
+    );
+  if (!missing) return refused;
+  return `${refused}: the namespace has no RoleBinding for KubeChart's deployer yet, which the first run started there creates. The platform team can create it first: RoleBinding ${name} in ${namespace} (ClusterRole ${settings.deployerClusterRole}) for ServiceAccount ${account.name} of namespace ${account.namespace}`;
 }

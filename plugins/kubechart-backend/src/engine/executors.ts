@@ -103,7 +103,11 @@ import { EngineSettings } from './settings';
 import { TenantChanges } from './tenantChanges';
 import { waitForReady } from './waitForReady';
 import { ingressHostsOption } from './ingressHostsInUse';
-import { declaredSecretValues, redactDeclaredSecrets } from './declaredSecrets';
+import {
+  declaredManifestSecretValues,
+  declaredSecretValues,
+  redactDeclaredSecrets,
+} from './declaredSecrets';
 
 type Deps = {
   logger?: LoggerService;
@@ -245,14 +249,16 @@ export function mergeValues(
 const MAX_NAMED_LATER_RECORDS = 5;
 
 /**
- * Why a chart run that installed `revision` of `release` is not done: records of the release were
- * created after its helm's (`later`, not empty), by someone else.
+ * Why a chart run that installed `revision` of `release` (or a rollback that wrote it, `returnedTo`
+ * the revision it returns to) is not done: records of the release were created after its helm's
+ * (`later`, not empty), by someone else.
  */
 function laterRecordsWritten(
   release: string,
   namespace: string,
   revision: number,
   later: LaterRecord[],
+  returnedTo?: number,
 ): string {
   const named = later.slice(0, MAX_NAMED_LATER_RECORDS).map(r => {
     const secret = `Secret ${r.secret}${r.gone ? ', deleted since' : ''}`;
@@ -264,7 +270,11 @@ function laterRecordsWritten(
     later.length > named.length
       ? ` and ${later.length - named.length} more`
       : '';
-  return `Release ${release} in ${namespace}: helm installed revision ${revision}, but ${
+  const wrote =
+    returnedTo === undefined
+      ? `helm installed revision ${revision}`
+      : `helm rolled it back to revision ${returnedTo} as revision ${revision}`;
+  return `Release ${release} in ${namespace}: ${wrote}, but ${
     later.length === 1
       ? 'a later release record was'
       : `${later.length} later release records were`
@@ -2108,8 +2118,10 @@ export class Executors {
     const parsed = await parseManifestsInTurns(input.manifests, {
       maxObjects: MAX_POLICY_OBJECTS,
     });
-    // The values of the Secrets it applies are removed wherever else they appear (a ConfigMap, an annotation).
+    // The values of the Secrets it applies are removed wherever else they appear (a ConfigMap, an
+    // annotation), and so are the texts its caller declares secret (a template's task secrets).
     ctx.addSecrets(collectManifestSecretValues(parsed));
+    ctx.addSecrets(declaredManifestSecretValues(input, parsed));
     const isNamespaced = await discovery.lookup(input.cluster, parsed);
     const namespacedKind = (o: KubeObject) =>
       isNamespaced(String(o.apiVersion), String(o.kind)) === true;
@@ -2182,6 +2194,40 @@ export class Executors {
         `apply:${o.kind}/${o.metadata?.name}`,
         async () => client.applyIfChanged(o as any),
         r => `${o.kind}/${o.metadata?.name}: ${r}`,
+      );
+    }
+    // A Job or bare Pod it applied runs to an outcome of its own: the run succeeds only once each has
+    // completed (or the Pod is Ready), and fails when one fails.
+    const waitFor = new Map<string, Array<{ kind: string; name: string }>>();
+    for (const o of objects) {
+      const ns = o.metadata?.namespace;
+      const job = o.kind === 'Job' && o.apiVersion === 'batch/v1';
+      const pod = o.kind === 'Pod' && o.apiVersion === 'v1';
+      if (!ns || !(job || pod)) continue;
+      waitFor.set(ns, [
+        ...(waitFor.get(ns) ?? []),
+        { kind: String(o.kind), name: String(o.metadata?.name) },
+      ]);
+    }
+    for (const [ns, waited] of waitFor) {
+      const step = waitFor.size > 1 ? `wait:${ns}` : 'wait';
+      await this.step(
+        ctx,
+        step,
+        () =>
+          waitForReady({
+            client: engine,
+            cluster: input.cluster,
+            namespace: ns,
+            objects: waited,
+            timeoutMs: settings.waitTimeoutSeconds * 1000,
+            pollIntervalMs: settings.waitPollIntervalMs,
+            failFastMs: settings.failFastSeconds * 1000,
+            ctx,
+            step,
+          }),
+        r =>
+          r === 'skipped' ? '' : `${r.workloads.length} Job(s) and Pod(s) done`,
       );
     }
   }
@@ -2323,6 +2369,10 @@ export class Executors {
       approvedRevision,
       boundRevision,
     );
+    // helm rolls back from the release's last record, writing the revision after it: the last one
+    // checked (the records are watched from their check until helm writes its record, see below).
+    const helmWrites = Math.max(0, ...checked.all.map(r => r.version)) + 1;
+    const helmRecord = `sh.helm.release.v1.${input.release}.v${helmWrites}`;
     // helm reads the revision again, from a Secret the namespace's users may rewrite after the check:
     // what it creates and applies is compared with what was judged.
     const records = await watchCreatedRevisions(
@@ -2414,10 +2464,21 @@ export class Executors {
         throw helmFailed.error;
       }
       const message = (e: unknown) => (isError(e) ? e.message : String(e));
-      let created: CreatedRevision | undefined;
+      /**
+       * helm's record of the rollback, as helm first wrote it: the first record created since before
+       * helm ran, revision `helmWrites`, written as a rollback's. Not the release's latest record once
+       * helm has exited, which someone's `helm upgrade` by hand may have written (named in `later`).
+       */
+      let created: (CreatedRevision & { later: LaterRecord[] }) | undefined;
       let unconfirmed: string | undefined;
       try {
-        created = await records.created(Number(status?.version));
+        const first = await records.createdFirst(helmWrites);
+        if (first.status !== 'pending-rollback') {
+          throw new RunFailure(
+            `${helmRecord}, the first release record of ${input.release} created while it ran, was first written as ${first.status}, not as helm writes its record of a rollback (pending-rollback): someone else wrote it`,
+          );
+        }
+        created = first;
       } catch (e) {
         // While helm has failed, its error is reported first, whatever else fails (see below).
         if (!(e instanceof RunFailure) && !helmFailed) throw e;
@@ -2425,48 +2486,40 @@ export class Executors {
       }
       // A change from the gate until helm wrote its record may be what helm acted on: it cannot be
       // undone, but the rollback is not reported as done.
-      const lateChange = await recordsChanged(
-        `sh.helm.release.v1.${input.release}.v${Number(status?.version)}`,
-      );
+      const lateChange = await recordsChanged(helmRecord);
       // What helm applied, its hooks included (as a chart run records it and the check judged it):
-      // the new revision as helm first wrote it; helm's record of it now when that is not known.
-      const applied =
-        created?.manifest ??
-        (status
-          ? withHooks(
-              String(status.manifest ?? ''),
-              Array.isArray(status.hooks) ? status.hooks : [],
-            )
-          : '');
-      const config: Record<string, unknown> | undefined =
-        created?.config ?? status?.config;
+      // its record as helm first wrote it. When that cannot be told, the run keeps the judged
+      // manifest it recorded, and no revision, manifest or values of another record.
+      const applied = created?.manifest;
+      const config = created?.config;
       const changed = created && applied !== judged ? created : undefined;
       try {
-        let shown = true;
-        try {
-          if (status || created)
+        if (created) {
+          let shown = true;
+          try {
             ctx.addSecrets(rollbackSecretValues({ config, manifest: applied }));
-        } catch (e) {
-          // A manifest the policy did not judge, and whose secret values cannot be told: not shown
-          // (nor the judged one in its place).
-          if (changed === undefined) throw e;
-          shown = false;
+          } catch (e) {
+            // A manifest the policy did not judge, and whose secret values cannot be told: not shown
+            // (nor the judged one in its place).
+            if (changed === undefined) throw e;
+            shown = false;
+          }
+          let manifest = applied
+            ? await ctx.redactManifestInTurns(applied)
+            : undefined;
+          if (!shown) manifest = '';
+          await store.updateRun(run.id, {
+            helmRevision: created.version,
+            // The record as helm first wrote it, when it is the judged one: what a rollback from this
+            // run's history row returns to.
+            ...(!changed ? { releaseRecordDigest: created.digest } : {}),
+            manifest,
+            values:
+              config && shown
+                ? ctx.redactDeep(redactValues(config))
+                : undefined,
+          });
         }
-        let manifest = applied
-          ? await ctx.redactManifestInTurns(applied)
-          : undefined;
-        if (!shown) manifest = '';
-        await store.updateRun(run.id, {
-          helmRevision: status?.version,
-          // The record as helm first wrote it, when it is the judged one: what a rollback from this
-          // run's history row returns to.
-          ...(created && !changed
-            ? { releaseRecordDigest: created.digest }
-            : {}),
-          manifest,
-          values:
-            config && shown ? ctx.redactDeep(redactValues(config)) : undefined,
-        });
       } catch (e) {
         if (!helmFailed) throw e;
         throw new RunFailure(`${message(helmFailed.error)}; ${message(e)}`);
@@ -2478,6 +2531,14 @@ export class Executors {
         mismatch = `What helm applied for the rollback of ${input.release} to revision ${input.revision} cannot be confirmed to be the revision the chart policy judged: ${unconfirmed}; the rollback is not reported as done`;
       } else if (lateChange !== undefined) {
         mismatch = `The release records of ${input.release} in ${input.namespace} changed after they were checked and before helm wrote its record of the rollback (${lateChange}): helm may have acted on a record that was not checked; the rollback is not reported as done`;
+      } else if (created?.later.length) {
+        mismatch = laterRecordsWritten(
+          input.release,
+          input.namespace,
+          created.version,
+          created.later,
+          input.revision,
+        );
       }
       if (helmFailed) {
         const { error } = helmFailed;

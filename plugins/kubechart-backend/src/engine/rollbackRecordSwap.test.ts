@@ -158,14 +158,18 @@ describe.each(['helm3', 'helm4'] as const)(
       const decoyed = await rollback('decoy', 1);
 
       expect(await image('decoy')).toBe(`${UNTRUSTED}:1.0.0`);
+      // helm's own record (revision 3) tells what it applied; the newer one is not taken for it.
       expect({
         status: decoyed.status,
         reason: decoyed.failureReason,
+        helmRevision: decoyed.helmRevision,
       }).toEqual({
         status: 'failed',
         reason:
-          'What helm applied for the rollback of decoy to revision 1 cannot be confirmed to be the revision the chart policy judged: 2 release records of decoy were created while it ran, not only sh.helm.release.v1.decoy.v4; the rollback is not reported as done',
+          'Revision 1 of release decoy changed after it was checked: helm applied a manifest the chart policy did not judge (revision 3); the rollback is not reported as done',
+        helmRevision: 3,
       });
+      expect(decoyed.manifest).toContain(`image: ${UNTRUSTED}:1.0.0\n`);
     });
 
     it('records what helm applied and says the revision changed when helm fails after applying part of it', async () => {
@@ -196,7 +200,7 @@ describe.each(['helm3', 'helm4'] as const)(
       expect(failed.manifest).toContain('kind: ClusterRole');
     });
 
-    it("reports helm's error first when, after helm failed, its new revision cannot be read", async () => {
+    it("reports helm's error first when, after helm failed, its release records cannot be read", async () => {
       await twoRevisions('unread');
       // helm creates and applies revision 3, then fails (a hook, a timeout); once helm has told its
       // status, reading the release records answers 500.
@@ -225,7 +229,7 @@ describe.each(['helm3', 'helm4'] as const)(
       expect(await helmRevisions('unread')).toEqual([1, 2, 3]);
       expect(failed.status).toBe('failed');
       expect(failed.failureReason).toMatch(
-        /^helm rollback failed: Error: timed out waiting for the condition; What helm applied for the rollback of unread to revision 1 cannot be confirmed to be the revision the chart policy judged: .+; the rollback is not reported as done$/s,
+        /^helm rollback failed: Error: timed out waiting for the condition; The release records of unread in tenant-swap\d changed after they were checked and before helm wrote its record of the rollback \(whether a release record of unread was written cannot be told: .+\): helm may have acted on a record that was not checked; the rollback is not reported as done$/s,
       );
       expect(failed.helmRevision).toBe(3);
     });

@@ -123,6 +123,11 @@ export function rollbackSecretValues(
 /** A revision helm created, as it created it: the manifest it applied (hooks included) and its values. */
 export type CreatedRevision = {
   version: number;
+  /**
+   * Its status as first written: helm writes a rollback's record `pending-rollback`, an upgrade's
+   * `pending-upgrade` (`pending-install` for a first install), before it applies anything.
+   */
+  status: string;
   manifest: string;
   /** Its hooks, as its record held them (also in `manifest`). */
   hooks: StoredHelmRelease['hooks'];
@@ -144,18 +149,13 @@ export type LaterRecord = {
 /** The release records helm created while a rollback or an upgrade ran (see {@link watchCreatedRevisions}). */
 export interface RevisionCreations {
   /**
-   * The one revision created since the watch began, which must be `version` (the release's latest
-   * after helm): its record as helm first wrote it. A RunFailure naming why when that cannot be told
-   * exactly: no such record, another record created meanwhile, the watch ended or fell behind.
-   */
-  created(version: number): Promise<CreatedRevision>;
-  /**
    * The first revision created since the watch began, which must be `version` (the revision helm
-   * reports it wrote, as `helm upgrade` does): its record as helm first wrote it, whatever was written
-   * to it since. `later`: the release's records created after it (helm writes one record; these are
-   * someone else's), those listed now and the one the watch saw created second. A RunFailure naming
-   * why when helm's record cannot be told: none created within the wait, the first created is
-   * another, the watch ended or stopped before one was.
+   * reports it wrote, as `helm upgrade` does, or the one after the last it reads, as `helm rollback`
+   * writes): its record as helm first wrote it, whatever was written to it since. `later`: the
+   * release's records created after it (helm writes one record; these are someone else's), those
+   * listed now and the one the watch saw created second. A RunFailure naming why when helm's record
+   * cannot be told: none created within the wait, the first created is another, the watch ended or
+   * stopped before one was.
    */
   createdFirst(
     version: number,
@@ -168,12 +168,12 @@ export interface RevisionCreations {
   close(): void;
 }
 
-/** How long {@link RevisionCreations.created} waits for the watch to reach the record it reads. */
+/** How long {@link RevisionCreations.createdFirst} waits for the watch to show a record created. */
 export const CREATED_REVISION_WAIT_MS = 30_000;
 
 /**
  * The most changes of a release's records {@link watchCreatedRevisions} remembers (a rollback makes
- * a handful). Past it the watch stops: a record it did not reach is refused, never guessed.
+ * a handful). Past it the watch stops: a record it did not show created is refused, never guessed.
  */
 export const MAX_FOLLOWED_RECORD_CHANGES = 10_000;
 
@@ -194,19 +194,20 @@ const revisionOfName = (name: string, release: string) => {
 
 /**
  * Watches the release records of `release` (Secrets labelled `owner=helm,name=<release>`, as helm
- * finds them) from now on, to learn what `helm rollback` applied (or which record `helm upgrade`
- * wrote, {@link RevisionCreations.createdFirst}). Helm reads the revision it returns
- * to once, writes it as a new revision (before it applies it), then applies that copy: the new
- * record, as first written, is what was applied. Rewriting the old revision's Secret (which the
- * namespace's users may) after the chart policy judged it shows there, and cannot be hidden by
- * rewriting the new record afterwards: only its first write counts, and a second record created
- * meanwhile is refused. `client` acts as the namespace's deployer. A RunFailure when the watch ends
- * before it is returned (a deployer without `watch` on Secrets): helm is not to run then.
+ * finds them) from now on, to learn which record `helm rollback` or `helm upgrade` wrote and what it
+ * applied ({@link RevisionCreations.createdFirst}). Helm reads the revision it returns to once,
+ * writes it as a new revision (before it applies it), then applies that copy: the new record, as
+ * first written, is what was applied. Rewriting the old revision's Secret (which the namespace's
+ * users may) after the chart policy judged it shows there, and cannot be hidden by rewriting the new
+ * record afterwards: only its first write counts, and a record created after it (someone's `helm
+ * upgrade` by hand) is named, never taken for it. `client` acts as the namespace's deployer. A
+ * RunFailure when the watch ends before it is returned (a deployer without `watch` on Secrets): helm
+ * is not to run then.
  *
  * What it keeps does not grow with what the namespace's users do meanwhile: of each change only
- * which write it was and how many records were created up to it, of the records only the first
- * created (a Secret holds at most 1 MiB). A second creation decides that any record written from
- * then on is refused, so the watch stops there; it stops too past `maxChanges` changes.
+ * which write it was, of the records only the first created (a Secret holds at most 1 MiB). A
+ * second creation is someone else's record, so the watch stops there (the records listed once helm is
+ * done name any later ones); it stops too past `maxChanges` changes.
  */
 export async function watchCreatedRevisions(
   client: KubeClient,
@@ -227,8 +228,8 @@ export async function watchCreatedRevisions(
   const existing = new Set(
     list.items.map(s => s.metadata?.uid).filter(uid => uid !== undefined),
   );
-  /** Each change seen (`uid` and `resourceVersion`), with the records created up to it, in order. */
-  const changes = new Map<string, number>();
+  /** Each change seen (`uid` and `resourceVersion`). */
+  const changes = new Set<string>();
   const changeKey = (uid: unknown, resourceVersion: unknown) =>
     JSON.stringify([uid, resourceVersion]);
   let creations = 0;
@@ -290,9 +291,8 @@ export async function watchCreatedRevisions(
             first ??= { uid, secret: object };
             if (creations === 2) second = String(object?.metadata?.name ?? '');
           }
-          const key = changeKey(uid, rv);
-          if (!changes.has(key)) changes.set(key, creations);
-          // Whatever is written from now on follows a second creation: it is refused (see `created`).
+          changes.add(changeKey(uid, rv));
+          // A second record is someone else's: what follows it is not followed (see `createdFirst`).
           if (creations > 1) stop('a second release record was created');
           else notify();
         },
@@ -330,36 +330,6 @@ export async function watchCreatedRevisions(
     );
   }
 
-  /**
-   * How many records were created up to the change that wrote `uid` at `resourceVersion`, once the
-   * watch has delivered it; `stopped` when the watch stopped before it.
-   */
-  const waitFor = async (uid: string, resourceVersion: string) => {
-    let check = () => {};
-    const key = changeKey(uid, resourceVersion);
-    const reached = new Promise<number | 'stopped'>((resolve, reject) => {
-      check = () => {
-        const upTo = changes.get(key);
-        if (upTo !== undefined) resolve(upTo);
-        else if (stopped) resolve('stopped');
-        else if (ended) reject(new RunFailure(ended));
-      };
-    });
-    listeners.add(check);
-    check();
-    try {
-      return await withDeadline(reached, waitMs, () => {
-        throw new RunFailure(
-          `the watch of its release records did not show its record within ${
-            waitMs / 1000
-          }s`,
-        );
-      });
-    } finally {
-      listeners.delete(check);
-    }
-  };
-
   /** The first record created as helm wrote it, which must be revision `version`'s (`name`). */
   const firstRecord = async (
     created: { uid?: string; secret: any },
@@ -378,6 +348,7 @@ export async function watchCreatedRevisions(
     }
     return {
       version,
+      status: record.status,
       manifest: withHooks(String(record.manifest), record.hooks),
       hooks: record.hooks,
       config: record.config,
@@ -386,36 +357,6 @@ export async function watchCreatedRevisions(
   };
 
   return {
-    async created(version) {
-      const name = `sh.helm.release.v1.${release}.v${version}`;
-      const secret = await client.read<any>({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name, namespace },
-      });
-      const uid = secret?.metadata?.uid;
-      const resourceVersion = secret?.metadata?.resourceVersion;
-      if (!uid || !resourceVersion) {
-        throw new RunFailure(`there is no release record ${name}`);
-      }
-      // Every change up to the record as read now, in order: helm's creation is among them.
-      const upTo = await waitFor(uid, resourceVersion);
-      if (upTo === 'stopped') {
-        // Written after the watch stopped: after a second creation, or past the changes followed.
-        throw new RunFailure(
-          creations > 1
-            ? `at least ${creations} release records of ${release} were created while it ran, not only ${name}`
-            : stopped!,
-        );
-      }
-      const created = first;
-      if (upTo !== 1 || !created || created.uid !== uid) {
-        throw new RunFailure(
-          `${upTo} release records of ${release} were created while it ran, not only ${name}`,
-        );
-      }
-      return firstRecord(created, version, name);
-    },
     async createdFirst(version) {
       const name = `sh.helm.release.v1.${release}.v${version}`;
       let check = () => {};
@@ -443,7 +384,7 @@ export async function watchCreatedRevisions(
       const firstName = String(created.secret?.metadata?.name ?? '');
       if (firstName !== name) {
         throw new RunFailure(
-          `the first release record of ${release} created while it ran is ${firstName}, not ${name}, which helm reports it wrote`,
+          `the first release record of ${release} created while it ran is ${firstName}, not ${name}, which helm wrote`,
         );
       }
       const revision = await firstRecord(created, version, name);

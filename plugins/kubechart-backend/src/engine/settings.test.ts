@@ -15,6 +15,19 @@ describe('readEngineSettings', () => {
     );
   });
 
+  it('reads kubechart.limits.maxOpenStreams, 500 by default, and refuses one that holds no stream at start-up', () => {
+    const limits = (maxOpenStreams?: number) =>
+      readEngineSettings(
+        new ConfigReader({ kubechart: { limits: { maxOpenStreams } } }),
+      ).maxOpenStreams;
+    expect(limits()).toBe(500);
+    expect(limits(2000)).toBe(2000);
+    for (const bad of [0, -1, 2.5])
+      expect(() => limits(bad)).toThrow(
+        `kubechart.limits.maxOpenStreams must be a whole number of at least 1; got ${bad}`,
+      );
+  });
+
   it('reads kubechart.drift.ignoreAddedFields, which drift and tenant runs share, and refuses a path it cannot read at start-up', () => {
     const drift = (ignoreAddedFields?: object) =>
       readEngineSettings(

@@ -37,6 +37,8 @@ export type EngineSettings = {
   openApprovalsPerUser: number;
   /** Event streams (`GET /runs/:id/events?follow=true`) one caller may hold open at once. */
   followStreamsPerCaller: number;
+  /** Event streams this backend instance holds open at once, whoever holds them; more get HTTP 503. */
+  maxOpenStreams: number;
   /** Previews and policy checks (`POST /runs/preview`, `POST /policy/check`) one caller may have under way at once. */
   previewsPerUserAtOnce: number;
   /** Previews and policy checks one caller may ask for per minute. */
@@ -134,6 +136,15 @@ function positiveInteger(key: string, value: number): number {
   return value;
 }
 
+/** Throws at start-up when a setting is not a whole number of at least 1. */
+function atLeastOne(key: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(
+      `kubechart.${key} must be a whole number of at least 1; got ${value}`,
+    );
+  return value;
+}
+
 /** Throws at start-up when a duration setting is not a whole number of seconds of at least 1. */
 function positiveSeconds(key: string, value: number): number {
   if (!Number.isInteger(value) || value < 1)
@@ -175,6 +186,10 @@ export function readEngineSettings(config: Config): EngineSettings {
     ),
     followStreamsPerCaller:
       k?.getOptionalNumber('limits.followStreamsPerCaller') ?? 10,
+    maxOpenStreams: atLeastOne(
+      'limits.maxOpenStreams',
+      k?.getOptionalNumber('limits.maxOpenStreams') ?? 500,
+    ),
     previewsPerUserAtOnce:
       k?.getOptionalNumber('limits.previewsPerUserAtOnce') ?? 2,
     previewsPerUserPerMinute:

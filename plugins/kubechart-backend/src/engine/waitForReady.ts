@@ -15,17 +15,20 @@ const fmt = (ms: number) => {
 };
 
 /**
- * Waits until the rollout of every workload (of one release, or of the namespace) is complete, as
- * `kubectl rollout status` decides: new spec observed, every replica updated, no old replica left,
- * every new replica available (see ../lib/readiness). Fails early when a
- * pod keeps failing (CrashLoopBackOff, ImagePullBackOff…) for `failFastMs`, and on the deadline with
- * the elapsed time and what is not ready. Tolerates short API outages.
+ * Waits until the rollout of every workload (of one release, of the namespace, or the `objects` a
+ * run applied) is complete, as `kubectl rollout status` decides: new spec observed, every replica
+ * updated, no old replica left, every new replica available; a Job until it has completed, a bare
+ * Pod until it is Ready or has completed (see ../lib/readiness). Fails at once when a Job or Pod has
+ * failed (for good), early when a pod keeps failing (CrashLoopBackOff, ImagePullBackOff…) for
+ * `failFastMs`, and on the deadline with the elapsed time and what is not ready. Tolerates short API
+ * outages.
  */
 export async function waitForReady(options: {
   client: KubeClient;
   cluster: string;
   namespace: string;
   release?: string;
+  objects?: ReadonlyArray<{ kind: string; name: string }>;
   timeoutMs: number;
   pollIntervalMs: number;
   failFastMs: number;
@@ -43,6 +46,7 @@ export async function waitForReady(options: {
     try {
       readiness = evaluateNamespace(await client.snapshot(namespace), {
         release: options.release,
+        objects: options.objects,
       });
       apiErrorSince = undefined;
     } catch (e) {
@@ -86,22 +90,27 @@ export async function waitForReady(options: {
     }
     if (readiness.allReady) return readiness;
     const now = Date.now();
+    /** Why the wait fails on `w`, which `is failing` or `failed` (for good). */
+    const failure = (w: NamespaceReadiness['workloads'][number], is: string) =>
+      new RunFailure(
+        `${w.kind} ${w.name}${
+          w.release ? ` of release ${w.release}` : ''
+        } ${is} after ${fmt(now - start)}: ${w.problems.join('; ')}${
+          readiness.warnings.length
+            ? `. Warning events: ${[...new Set(readiness.warnings)]
+                .slice(0, 3)
+                .join(' | ')}`
+            : ''
+        }`,
+      );
     for (const w of readiness.workloads) {
       const key = `${w.kind}/${w.name}`;
       if (w.failing && !w.isReady) {
+        // A failed Job or Pod never recovers: there is nothing to wait for.
+        if (w.failedFinally) throw failure(w, 'failed');
         if (!failingSince.has(key)) failingSince.set(key, now);
         if (now - failingSince.get(key)! >= options.failFastMs) {
-          throw new RunFailure(
-            `${w.kind} ${w.name}${
-              w.release ? ` of release ${w.release}` : ''
-            } is failing after ${fmt(now - start)}: ${w.problems.join('; ')}${
-              readiness.warnings.length
-                ? `. Warning events: ${[...new Set(readiness.warnings)]
-                    .slice(0, 3)
-                    .join(' | ')}`
-                : ''
-            }`,
-          );
+          throw failure(w, 'is failing');
         }
       } else {
         failingSince.delete(key);

@@ -13,6 +13,7 @@ import {
   ObjectCache,
   V1DaemonSet,
   V1Deployment,
+  V1Job,
   V1Node,
   V1Pod,
   V1StatefulSet,
@@ -38,6 +39,7 @@ import {
   makeTrimmedInformer,
   redactConditionMessages,
   trimEvent,
+  trimJob,
   trimPod,
   trimWorkload,
 } from './trimmedInformer';
@@ -59,12 +61,26 @@ const METRICS_INTERVAL_MS = 60_000;
 /** Usage older than this many intervals (refreshes failing or hanging) is no longer shown. */
 const METRICS_STALE_INTERVALS = 3;
 
-/** The informers tenant health reads (a tenant namespace's pods and workloads). */
+/** The informers tenant health reads (a tenant namespace's pods, workloads and Jobs). */
 export const TENANT_INFORMERS: readonly string[] = [
   'pods',
   'deployments',
   'statefulsets',
   'daemonsets',
+  'jobs',
+];
+
+/**
+ * The informers cluster health reads: every one but jobs (only tenant health reads Jobs), so a
+ * backend that may not list Jobs still answers the cluster's health.
+ */
+export const CLUSTER_INFORMERS: readonly string[] = [
+  'nodes',
+  'pods',
+  'deployments',
+  'statefulsets',
+  'daemonsets',
+  'events',
 ];
 
 type InformerEntry = {
@@ -86,7 +102,8 @@ type InformerEntry = {
 
 /**
  * A watch-fed cache of one cluster: informers for nodes, pods, deployments, statefulsets,
- * daemonsets and events. Health answers come from memory and are recomputed only after a change.
+ * daemonsets, events and jobs. Health answers come from memory and are recomputed only after a
+ * change.
  */
 export class ClusterHealthCache {
   private informers: InformerEntry[] = [];
@@ -95,6 +112,7 @@ export class ClusterHealthCache {
   private deployments!: Cached<V1Deployment>;
   private statefulSets!: Cached<V1StatefulSet>;
   private daemonSets!: Cached<V1DaemonSet>;
+  private jobs!: Cached<V1Job>;
   private events!: Cached<CoreV1Event>;
   /**
    * When the cache saw each Event's current version (watched: when it came; in the first list: no
@@ -102,7 +120,11 @@ export class ClusterHealthCache {
    */
   private readonly eventSeenAt = new Map<string, number>();
   private version?: string;
-  private metricsUsage?: { cpu: number; memory: number; at: number };
+  /** The last usage read, per node (cores and bytes). */
+  private metricsUsage?: {
+    byNode: Map<string, { cpu: number; memory: number }>;
+    at: number;
+  };
   private computed?: ClusterHealth;
   private dirty = true;
   private stopped = false;
@@ -282,6 +304,9 @@ export class ClusterHealthCache {
       informer.on('update', w => this.workloadFigures.set(kind, w));
       informer.on('delete', w => this.workloadFigures.remove(kind, w));
     }
+    // Jobs, for tenant health (a failed Job whose pods are gone, the release a Job's pod is of):
+    // only their names, release, CronJob and how they finished (`trimJob`).
+    this.jobs = add<V1Job>('jobs', '/apis/batch/v1/jobs', trimJob);
     // Only warnings become alerts: normal events (several per pod started) are neither fetched nor kept.
     this.events = add<CoreV1Event>(
       'events',
@@ -402,9 +427,12 @@ export class ClusterHealthCache {
       .join('; ');
   }
 
-  /** Why the cache does not follow the cluster (see {@link ClusterHealthCache.failureOf}). */
+  /**
+   * Why the informers cluster health reads ({@link CLUSTER_INFORMERS}) do not follow the cluster
+   * (see {@link ClusterHealthCache.failureOf}).
+   */
   get failure(): string | undefined {
-    return this.failureOf();
+    return this.failureOf(CLUSTER_INFORMERS);
   }
 
   /** Whether each informer of `names` (every one when none are given) has listed and is watching. */
@@ -419,11 +447,12 @@ export class ClusterHealthCache {
   }
 
   /**
-   * Whether the cache is still listing the cluster for the first time, with no failure so far: its
-   * answer would count nothing yet (0 nodes, no problems), which is not news about the cluster.
+   * Whether the informers cluster health reads are still listing the cluster for the first time,
+   * with no failure so far: its answer would count nothing yet (0 nodes, no problems), which is not
+   * news about the cluster.
    */
   get syncing(): boolean {
-    return !this.ready && this.failure === undefined;
+    return !this.follows(CLUSTER_INFORMERS) && this.failure === undefined;
   }
 
   private markDirty() {
@@ -458,8 +487,15 @@ export class ClusterHealthCache {
     try {
       const m = await new Metrics(this.kubeConfig).getNodeMetrics();
       this.metricsUsage = {
-        cpu: m.items.reduce((s, n) => s + parseCpu(n.usage.cpu), 0),
-        memory: m.items.reduce((s, n) => s + parseMemory(n.usage.memory), 0),
+        byNode: new Map(
+          m.items.map(n => [
+            n.metadata?.name ?? '',
+            {
+              cpu: parseCpu(n.usage?.cpu),
+              memory: parseMemory(n.usage?.memory),
+            },
+          ]),
+        ),
         at: Date.now(),
       };
     } catch {
@@ -486,6 +522,7 @@ export class ClusterHealthCache {
       deployments: this.deployments?.list() ?? [],
       statefulSets: this.statefulSets?.list() ?? [],
       daemonSets: this.daemonSets?.list() ?? [],
+      jobs: this.jobs?.list() ?? [],
     };
   }
 
@@ -504,6 +541,7 @@ export class ClusterHealthCache {
       deployments: this.deployments?.list(namespace) ?? [],
       statefulSets: this.statefulSets?.list(namespace) ?? [],
       daemonSets: this.daemonSets?.list(namespace) ?? [],
+      jobs: this.jobs?.list(namespace) ?? [],
     };
   }
 
@@ -513,7 +551,7 @@ export class ClusterHealthCache {
    * an outage shows at once. A recompute does not walk the pods (see {@link PodAggregates}).
    */
   health(options: { force?: boolean } = {}): ClusterHealth {
-    const failure = this.ready ? undefined : this.failure;
+    const failure = this.follows(CLUSTER_INFORMERS) ? undefined : this.failure;
     if (failure !== undefined) {
       if (this.computed?.status !== 'error' || this.dirty)
         this.computed = this.errorHealth(failure);
@@ -541,7 +579,7 @@ export class ClusterHealthCache {
   }
 
   private errorHealth(message: string): ClusterHealth {
-    const { followedUntil } = this.freshness();
+    const { followedUntil } = this.freshness(Date.now(), CLUSTER_INFORMERS);
     return {
       cluster: this.cluster,
       status: 'error',
@@ -661,22 +699,39 @@ export class ClusterHealthCache {
       notReady.length + failingAlerts.length + allWarnings.length;
     alerts.push(...warningAlerts.slice(0, MAX_WARNINGS));
 
+    // The capacity new pods can use: that of the nodes Ready and not cordoned, against what the
+    // pods on them use (or ask for, with the pods on no node yet). A node that takes no pods left
+    // nothing of its capacity for new ones: with none left, nothing is (1), not an idle cluster.
     const { cpu: allocCpu, memory: allocMem } = nodes.allocatable();
+    const excludedNodes = nodes.excluded;
+    const none = excludedNodes > 0 ? 1 : 0;
+    const share = (used: number, capacity: number) =>
+      capacity ? used / capacity : none;
+    const counts = (node: string) => nodes.counts(node);
     let utilisation: ClusterHealth['utilisation'];
     const metrics = this.currentMetrics();
     if (metrics) {
+      let cpu = 0;
+      let mem = 0;
+      for (const [node, usage] of metrics.byNode) {
+        if (!counts(node)) continue;
+        cpu += usage.cpu;
+        mem += usage.memory;
+      }
       utilisation = {
-        cpu: allocCpu ? metrics.cpu / allocCpu : 0,
-        memory: allocMem ? metrics.memory / allocMem : 0,
+        cpu: share(cpu, allocCpu),
+        memory: share(mem, allocMem),
         source: 'metrics',
         at: new Date(metrics.at).toISOString(),
+        excludedNodes,
       };
     } else {
-      const { cpu, memory: mem } = this.podFigures.requests();
+      const { cpu, memory: mem } = this.podFigures.requests(counts);
       utilisation = {
-        cpu: allocCpu ? cpu / allocCpu : 0,
-        memory: allocMem ? mem / allocMem : 0,
+        cpu: share(cpu, allocCpu),
+        memory: share(mem, allocMem),
         source: 'requests',
+        excludedNodes,
       };
     }
     const nodesDown = nodes.total - nodes.ready;

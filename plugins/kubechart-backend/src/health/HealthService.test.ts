@@ -9,6 +9,7 @@ import { ClusterRegistry } from '@kubechart/plugin-kubechart-node';
 import {
   AppsV1Api,
   CoreV1Api,
+  NetworkingV1Api,
   PatchStrategy,
   RbacAuthorizationV1Api,
   setHeaderOptions,
@@ -132,9 +133,10 @@ describe('HealthService', () => {
     });
     health = new HealthService(registry, mockServices.logger.mock(), {});
     const tenant = tenantOf(ns, ['web']);
+    // Its two pods use the quota up (the tenant says so: see tenantReadiness.test.ts).
     const settled = await eventually(
       () => health.tenantHealth(tenant),
-      h => h.status === 'healthy',
+      h => release(h, 'web')?.status === 'healthy',
     );
     expect(release(settled, 'web')).toMatchObject({
       readyPods: 2,
@@ -146,7 +148,7 @@ describe('HealthService', () => {
     await setImage(ns, 'web', 'registry.example.com/x:2');
     const stuck = await eventually(
       () => health.tenantHealth(tenant),
-      h => h.status !== 'healthy',
+      h => release(h, 'web')?.status !== 'healthy',
     );
     expect(stuck.status).toBe('degraded');
     expect(release(stuck, 'web')).toMatchObject({
@@ -341,8 +343,9 @@ describe('HealthService', () => {
   });
 
   it("answers a tenant's health from the informers it reads while the backend may not read nodes or events, and the cluster names what it does not follow", async () => {
-    // The backend's identity may read what tenant health reads (pods and workloads, its namespace,
-    // quotas, ingresses) but not list or watch nodes or events (cluster-scoped reads its RBAC lacks).
+    // The backend's identity may read what tenant health reads (pods, workloads and Jobs, its
+    // namespace, quotas, ingresses) but not list or watch nodes or events (cluster-scoped reads its
+    // RBAC lacks).
     const reader = limitedUser({
       name: 'health-reader',
       clusterRules: [
@@ -352,6 +355,7 @@ describe('HealthService', () => {
           resources: ['deployments', 'statefulsets', 'daemonsets'],
           verbs: ['list', 'watch'],
         },
+        { apiGroups: ['batch'], resources: ['jobs'], verbs: ['list', 'watch'] },
         { apiGroups: [''], resources: ['resourcequotas'], verbs: ['get'] },
         { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
         {
@@ -581,6 +585,101 @@ describe('HealthService', () => {
     } finally {
       sim.faults.clear();
     }
+  });
+
+  it("says a tenant's URLs are not known while its Ingresses cannot be listed, rather than that it has none", async () => {
+    const ns = 'ingress-unlisted';
+    await core().createNamespace({ body: { metadata: { name: ns } } });
+    await apps().createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('web', 1, 'registry.example.com/x:1'),
+    });
+    await registry
+      .kubeConfig('dev')
+      .makeApiClient(NetworkingV1Api)
+      .createNamespacedIngress({
+        namespace: ns,
+        body: {
+          metadata: { name: 'web' },
+          spec: {
+            rules: [
+              {
+                host: 'web.example.com',
+                http: {
+                  paths: [
+                    {
+                      path: '/',
+                      pathType: 'Prefix',
+                      backend: {
+                        service: { name: 'web', port: { number: 80 } },
+                      },
+                    },
+                  ],
+                },
+              },
+            ],
+          },
+        },
+      });
+    health = new HealthService(registry, mockServices.logger.mock());
+    const tenant = tenantOf(ns, ['web']);
+    const listed = await eventually(
+      () => health.tenantHealth(tenant),
+      h => h.status === 'healthy',
+    );
+    expect(listed.urls).toEqual(['http://web.example.com']);
+    expect(listed.urlsError).toBeUndefined();
+
+    sim.faults.failVerb({
+      verb: 'list',
+      resource: 'ingresses',
+      status: 500,
+      namespace: ns,
+    });
+    try {
+      const unlisted = await health.tenantHealth(tenant);
+      expect(unlisted.urls).toEqual([]);
+      expect(unlisted.urlsError).toMatch(/^Ingresses: .*answered 500/);
+      // What the tenant runs is still known.
+      expect(unlisted.status).toBe('healthy');
+    } finally {
+      sim.faults.clear();
+    }
+    expect((await health.tenantHealth(tenant)).urlsError).toBeUndefined();
+  });
+
+  it('answers the cluster while Jobs cannot be listed, and a tenant as unknown saying so (its failed Jobs are not known)', async () => {
+    const ns = 'no-jobs-list';
+    await core().createNamespace({ body: { metadata: { name: ns } } });
+    await apps().createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('web', 1, 'registry.example.com/x:1'),
+    });
+    sim.faults.failVerb({ verb: 'list', resource: 'jobs', status: 403 });
+    sim.faults.failVerb({ verb: 'watch', resource: 'jobs', status: 403 });
+    try {
+      health = new HealthService(registry, mockServices.logger.mock(), {
+        restartDelayMs: 200,
+      });
+      const cluster = await eventually(
+        () => health.clusterHealth('dev'),
+        h => h.status !== 'error',
+      );
+      expect(cluster.status).not.toBe('error');
+      const tenant = await health.tenantHealth(tenantOf(ns, ['web']));
+      expect(tenant).toMatchObject({
+        status: 'unknown',
+        message: expect.stringMatching(/jobs: .*answered 403/),
+        releases: [],
+      });
+    } finally {
+      sim.faults.clear();
+    }
+    const back = await eventually(
+      () => health.tenantHealth(tenantOf(ns, ['web'])),
+      h => h.status === 'healthy',
+    );
+    expect(back.status).toBe('healthy');
   });
 
   it('counts the pods of a workload selected by matchExpressions only', async () => {

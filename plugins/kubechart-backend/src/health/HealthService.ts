@@ -12,6 +12,8 @@ import {
   NetworkingV1Api,
   V1DaemonSet,
   V1Deployment,
+  V1Job,
+  V1ObjectMeta,
   V1Pod,
   V1StatefulSet,
 } from '@kubernetes/client-node';
@@ -21,6 +23,76 @@ import { describeKubeError, isNotFound } from '../lib/kubeErrors';
 import { podProblems, podsMatching, selectorProblem } from '../lib/readiness';
 import { ClusterHealthCache, TENANT_INFORMERS } from './ClusterHealthCache';
 import { workloadRollout } from './clusterAggregates';
+import { parseQuantity } from './quantity';
+import { RELEASE_ANNOTATION, clusterMessage } from './trimmedInformer';
+
+/** The Helm release an object names (Helm annotates every object it creates). */
+const releaseOf = (o: { metadata?: V1ObjectMeta }) =>
+  o.metadata?.annotations?.[RELEASE_ANNOTATION];
+
+/** When a Job was created (its CronJob's newest Job is the one that counts). */
+const createdAt = (j: V1Job) =>
+  new Date((j.metadata?.creationTimestamp ?? 0) as any).getTime() || 0;
+
+/**
+ * The Jobs of a namespace whose failure counts now: every Job but those of a CronJob that made a
+ * newer one (a CronJob keeps its last failed Job, `failedJobsHistoryLimit`, after later runs
+ * succeed), each with why it failed.
+ */
+function failedJobs(
+  jobs: readonly V1Job[],
+): Array<{ job: V1Job; why: string }> {
+  const newestOf = new Map<string, V1Job>();
+  for (const j of jobs) {
+    const cron = j.metadata?.ownerReferences?.find(r => r.kind === 'CronJob');
+    if (!cron) continue;
+    const newest = newestOf.get(cron.uid);
+    // By creation time, then name (the CronJob names its Jobs by their scheduled time).
+    if (
+      !newest ||
+      createdAt(j) > createdAt(newest) ||
+      (createdAt(j) === createdAt(newest) &&
+        (j.metadata?.name ?? '') > (newest.metadata?.name ?? ''))
+    )
+      newestOf.set(cron.uid, j);
+  }
+  const failed: Array<{ job: V1Job; why: string }> = [];
+  for (const j of jobs) {
+    const cron = j.metadata?.ownerReferences?.find(r => r.kind === 'CronJob');
+    if (cron && newestOf.get(cron.uid) !== j) continue;
+    // `FailureTarget` (newer controllers) says it has failed before `Failed` is written.
+    const failedAs = (type: string) =>
+      j.status?.conditions?.find(x => x.type === type && x.status === 'True');
+    const c = failedAs('Failed') ?? failedAs('FailureTarget');
+    if (!c) continue;
+    const detail = [c.reason, c.message].filter(Boolean).join(': ');
+    failed.push({ job: j, why: `failed${detail ? ` (${detail})` : ''}` });
+  }
+  return failed;
+}
+
+/**
+ * The resources of a ResourceQuota used up (used at least hard, hard above 0: a hard 0 forbids the
+ * resource, which is a rule, not a quota used up), as `pods: 2 of 2`; a figure that is not a
+ * quantity is named too (it cannot be compared).
+ */
+function usedUp(quota: {
+  hard: Record<string, string>;
+  used: Record<string, string>;
+}): string[] {
+  const full: string[] = [];
+  for (const key of Object.keys(quota.hard).sort()) {
+    const used = quota.used[key];
+    if (used === undefined) continue;
+    const h = parseQuantity(quota.hard[key]);
+    const u = parseQuantity(used);
+    if (h === undefined || u === undefined)
+      full.push(`${key}: ${used} of ${quota.hard[key]} (not a quantity)`);
+    else if (h > 0 && u >= h)
+      full.push(`${key}: ${used} of ${quota.hard[key]}`);
+  }
+  return full;
+}
 
 /** Health of every configured cluster and of tenants, from watch-fed caches. */
 export class HealthService {
@@ -133,11 +205,14 @@ export class HealthService {
    * and DaemonSet of a release is judged by its rollout (as `kubectl rollout status`, see
    * {@link workloadRollout}); its pods are counted when they match its selector and have not ended.
    * `unknown`, with no release, while the informers tenant health reads (pods, Deployments,
-   * StatefulSets, DaemonSets: {@link TENANT_INFORMERS}) do not follow the cluster (a list or watch of
-   * one fails): what they hold may be gone from the cluster. Other informers (nodes, events) failing
-   * does not make it `unknown`. The namespace's pods that no judged workload selects (a Job's or
-   * CronJob's, bare pods) and whose containers fail, as cluster health counts them, make the tenant
-   * at least `degraded`, and `message` names the first.
+   * StatefulSets, DaemonSets, Jobs: {@link TENANT_INFORMERS}) do not follow the cluster (a list or
+   * watch of one fails): what they hold may be gone from the cluster. Other informers (nodes,
+   * events) failing does not make it `unknown`. What else of the namespace fails makes a release
+   * `degraded` when it is exactly that release's, else the tenant at least `degraded` with
+   * `message` naming the first: the pods no judged workload selects whose containers fail, as
+   * cluster health counts them (a pod Helm made is its release's; a Job's pod, its Job's release),
+   * and the Jobs that failed (a CronJob's newest only; a Job is its release's by Helm's annotation,
+   * which a CronJob's Jobs do not carry), their pods there or gone.
    */
   async tenantReadiness(
     tenant: TenantRecord,
@@ -166,6 +241,7 @@ export class HealthService {
       deployments,
       statefulSets,
       daemonSets,
+      jobs,
     } = cache.inNamespace(tenant.namespace);
     // Pods that ended (completed, failed, evicted) are no longer part of what a workload runs.
     const livePods = nsPods.filter(
@@ -232,6 +308,46 @@ export class HealthService {
         byRelease.set(release, judgedOf);
       }
     }
+    // What else fails: pods no judged workload selects whose containers fail (a Job's or
+    // CronJob's crash-looping pod, a bare pod), as the cluster's health counts them, and the Jobs
+    // that failed, their pods there or gone. Each is its release's where that is exact (Helm's
+    // annotation on the pod or on the Job that owns it, the same Job by uid); else the tenant's.
+    const jobsByName = new Map(jobs.map(j => [j.metadata?.name ?? '', j]));
+    const problems: Array<{ release?: string; text: string }> = [];
+    for (const pod of nsPods) {
+      if (selected.has(pod)) continue;
+      const failing = podProblems(pod);
+      if (!failing.failing) continue;
+      const text =
+        failing.text[0] ??
+        `pod ${pod.metadata?.name}: ${failing.failingReason ?? 'failing'}`;
+      const owner = pod.metadata?.ownerReferences?.find(
+        r => r.controller && r.kind === 'Job',
+      );
+      const job = owner && jobsByName.get(owner.name);
+      const release =
+        releaseOf(pod) ??
+        (job && job.metadata?.uid === owner?.uid ? releaseOf(job) : undefined);
+      problems.push({
+        release,
+        text: owner ? `Job ${owner.name}: ${text}` : text,
+      });
+    }
+    for (const { job, why } of failedJobs(jobs))
+      problems.push({
+        release: releaseOf(job),
+        text: `Job ${job.metadata?.name}: ${why}`,
+      });
+    const unattributed: string[] = [];
+    for (const { release, text } of problems) {
+      if (!release) {
+        unattributed.push(text);
+        continue;
+      }
+      const judgedOf = byRelease.get(release) ?? [];
+      judgedOf.push({ ready: 0, total: 0, status: 'degraded', reason: text });
+      byRelease.set(release, judgedOf);
+    }
     const rank = { healthy: 0, degraded: 1, unhealthy: 2 };
     const releases: TenantHealth['releases'] = [...byRelease.entries()].map(
       ([name, judged]) => {
@@ -267,21 +383,10 @@ export class HealthService {
     let status: TenantHealth['status'] = 'healthy';
     if (releases.some(r => r.status === 'unhealthy')) status = 'unhealthy';
     else if (releases.some(r => r.status === 'degraded')) status = 'degraded';
-    // Pods no judged workload selects whose containers fail (a Job's or CronJob's crash-looping or
-    // failed pod, a bare pod), as the cluster's health counts them: the tenant is degraded, and
-    // says which.
-    const failingOthers = nsPods
-      .filter(p => !selected.has(p))
-      .map(p => ({ pod: p, problems: podProblems(p) }))
-      .filter(x => x.problems.failing);
-    if (failingOthers.length === 0) return { releases, status };
+    // What fails and is no release's: the tenant is degraded, and says which.
+    if (unattributed.length === 0) return { releases, status };
     if (status === 'healthy') status = 'degraded';
-    const [first] = failingOthers;
-    const message = `${
-      failingOthers.length
-    } pod(s) that no Deployment, StatefulSet or DaemonSet of a release runs fail: Pod ${
-      first.pod.metadata?.name
-    }: ${first.problems.text[0] ?? first.problems.failingReason ?? 'failing'}`;
+    const message = `${unattributed.length} failing pod(s) or failed Job(s) not attributed to a release: ${unattributed[0]}`;
     return { releases, status, message };
   }
 
@@ -291,7 +396,10 @@ export class HealthService {
    * tenant, and `lastSeenAt` when the first of them stopped following the cluster (see
    * {@link ClusterHealthCache.freshness}); none when it never followed it. `unhealthy` when the
    * tenant's namespace does not exist (nothing else of the tenant) or is terminating; `unknown`
-   * when it cannot be read.
+   * when it cannot be read. At least `degraded` while its quota is used up for a resource (new
+   * objects of it are refused), `message` saying which. `urlsError` says why `urls` may be
+   * incomplete (its Ingresses, or HTTPRoutes where served, could not be listed): never an empty
+   * list that looks like none.
    */
   async tenantHealth(tenant: TenantRecord): Promise<TenantHealth> {
     const { releases, status, message } = await this.tenantReadiness(tenant);
@@ -359,12 +467,22 @@ export class HealthService {
         if (isNotFound(e)) return { hard: {}, used: {} };
         throw e;
       });
+    // A resource of the quota used up: the objects that would need more of it are refused.
+    const full = usedUp(quota);
     const urls = new Set<string>();
+    // Why what is listed may not be every URL: a list that failed is said, not taken as empty.
+    const urlsErrors: string[] = [];
+    const listFailed = (what: string) => (e: unknown) => {
+      urlsErrors.push(
+        `${what}: ${clusterMessage(describeKubeError(e, tenant.cluster))}`,
+      );
+      return { items: [] };
+    };
     const kc = this.clusters.kubeConfig(tenant.cluster);
     const ingresses = await kc
       .makeApiClient(NetworkingV1Api)
       .listNamespacedIngress({ namespace: ns })
-      .catch(() => ({ items: [] }));
+      .catch(listFailed('Ingresses'));
     for (const ing of ingresses.items) {
       const tls = new Set((ing.spec?.tls ?? []).flatMap(t => t.hosts ?? []));
       for (const rule of ing.spec?.rules ?? [])
@@ -379,19 +497,34 @@ export class HealthService {
         namespace: ns,
         plural: 'httproutes',
       })
-      .catch(() => ({ items: [] }));
+      // A cluster that does not serve the Gateway API has no HTTPRoutes.
+      .catch(e =>
+        isNotFound(e) ? { items: [] } : listFailed('HTTPRoutes')(e),
+      );
     for (const r of routes.items ?? [])
       for (const h of r.spec?.hostnames ?? []) urls.add(`https://${h}`);
+    const messages = [
+      message,
+      full.length > 0 &&
+        `quota kubechart-quota used up (new objects that need more are refused): ${full.join(
+          ', ',
+        )}`,
+    ].filter(Boolean);
     return {
       tenant: tenant.code,
       cluster: tenant.cluster,
       namespace: ns,
       ...(namespaceProblem
         ? { status: 'unhealthy' as const, message: namespaceProblem }
-        : { status, ...(message ? { message } : {}) }),
+        : {
+            status:
+              full.length > 0 && status === 'healthy' ? 'degraded' : status,
+            ...(messages.length ? { message: messages.join('; ') } : {}),
+          }),
       releases,
       quota,
       urls: [...urls].sort(),
+      ...(urlsErrors.length ? { urlsError: urlsErrors.join('; ') } : {}),
       observedAt: new Date().toISOString(),
     };
   }

@@ -59,8 +59,10 @@ const node = (
   ready: boolean,
   cpu = '4',
   memory = '8Gi',
+  unschedulable?: boolean,
 ): V1Node => ({
   metadata: { name },
+  ...(unschedulable === undefined ? {} : { spec: { unschedulable } }),
   status: {
     allocatable: { cpu, memory },
     conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
@@ -229,7 +231,8 @@ describe('NodeAggregates', () => {
     agg.set(node('node-10', false, '2', '1Gi'));
     expect([agg.ready, agg.total]).toEqual([998, 1000]);
     expect(agg.notReadyNames()).toEqual(['node-10', 'node-9']);
-    expect(agg.allocatable().cpu).toBe(101.9);
+    // Nodes not Ready take no new pods: their capacity is not counted.
+    expect(agg.allocatable()).toEqual({ cpu: 99.8, memory: 998 * 2 ** 30 });
 
     // Ready again, and a node removed.
     agg.set(node('node-9', true, '100m', '1Gi'));
@@ -251,6 +254,37 @@ describe('NodeAggregates', () => {
       1,
       ['new'],
     ]);
-    expect(agg.allocatable()).toEqual({ cpu: 1, memory: 0 });
+    expect(agg.allocatable()).toEqual({ cpu: 0, memory: 0 });
+    expect(agg.excluded).toBe(1);
+  });
+
+  it("counts only Ready, schedulable nodes' capacity, and how many nodes it leaves out", () => {
+    const agg = new NodeAggregates();
+    for (let i = 1; i <= 4; i++) agg.set(node(`node-${i}`, true, '4', '8Gi'));
+    expect(agg.allocatable()).toEqual({ cpu: 16, memory: 32 * 2 ** 30 });
+    expect(agg.excluded).toBe(0);
+
+    // node-2 is cordoned (still Ready), node-3 goes NotReady: half the cluster takes no new pods.
+    agg.set(node('node-2', true, '4', '8Gi', true));
+    agg.set(node('node-3', false, '4', '8Gi'));
+    expect(agg.allocatable()).toEqual({ cpu: 8, memory: 16 * 2 ** 30 });
+    expect(agg.excluded).toBe(2);
+    expect([agg.counts('node-1'), agg.counts('node-2')]).toEqual([true, false]);
+    expect([agg.counts('node-3'), agg.counts('unknown')]).toEqual([
+      false,
+      false,
+    ]);
+    // A cordoned node is still Ready: only NotReady nodes are alerts.
+    expect([agg.ready, agg.total, agg.notReadyNames()]).toEqual([
+      3,
+      4,
+      ['node-3'],
+    ]);
+
+    // Uncordoned, and the NotReady node removed.
+    agg.set(node('node-2', true, '4', '8Gi', false));
+    agg.remove(node('node-3', false));
+    expect(agg.allocatable()).toEqual({ cpu: 12, memory: 24 * 2 ** 30 });
+    expect(agg.excluded).toBe(0);
   });
 });

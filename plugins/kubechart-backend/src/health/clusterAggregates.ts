@@ -179,6 +179,8 @@ export class WorkloadAggregates {
 /** What one node adds to its cluster's health. */
 interface NodeShare {
   ready: boolean;
+  /** Ready and not cordoned (`spec.unschedulable`): new pods can land on it. */
+  counts: boolean;
   /** Allocatable CPU in nanocores and memory in bytes (integers, so sums do not drift). */
   cpu: number;
   memory: number;
@@ -186,7 +188,8 @@ interface NodeShare {
 
 /**
  * Node figures kept up to date from the node informer's events: how many nodes are Ready, the
- * names of those that are not, and the allocatable CPU and memory of all of them.
+ * names of those that are not, and the allocatable CPU and memory of those that take new pods
+ * (Ready and not cordoned): a NotReady or cordoned node's capacity is not there for new pods.
  */
 export class NodeAggregates {
   private readonly shares = new Map<string, NodeShare>();
@@ -194,21 +197,26 @@ export class NodeAggregates {
   private sortedNotReady?: string[];
   private cpuNanos = 0;
   private memoryBytes = 0;
+  private excludedCount = 0;
 
   /** Adds a node, or replaces what an earlier version of it contributed. */
   set(node: V1Node): void {
     this.remove(node);
     const name = node.metadata?.name ?? '';
+    const ready = !!node.status?.conditions?.some(
+      c => c.type === 'Ready' && c.status === 'True',
+    );
     const share: NodeShare = {
-      ready: !!node.status?.conditions?.some(
-        c => c.type === 'Ready' && c.status === 'True',
-      ),
+      ready,
+      counts: ready && !node.spec?.unschedulable,
       cpu: Math.round(parseCpu(node.status?.allocatable?.cpu) * 1e9),
       memory: Math.round(parseMemory(node.status?.allocatable?.memory)),
     };
     this.shares.set(name, share);
-    this.cpuNanos += share.cpu;
-    this.memoryBytes += share.memory;
+    if (share.counts) {
+      this.cpuNanos += share.cpu;
+      this.memoryBytes += share.memory;
+    } else this.excludedCount++;
     if (!share.ready) {
       this.notReady.add(name);
       this.sortedNotReady = undefined;
@@ -221,9 +229,21 @@ export class NodeAggregates {
     const share = this.shares.get(name);
     if (!share) return;
     this.shares.delete(name);
-    this.cpuNanos -= share.cpu;
-    this.memoryBytes -= share.memory;
+    if (share.counts) {
+      this.cpuNanos -= share.cpu;
+      this.memoryBytes -= share.memory;
+    } else this.excludedCount--;
     if (this.notReady.delete(name)) this.sortedNotReady = undefined;
+  }
+
+  /** Whether the node of this name is known, Ready and not cordoned: its capacity counts. */
+  counts(name: string): boolean {
+    return this.shares.get(name)?.counts ?? false;
+  }
+
+  /** Nodes whose capacity is left out: not Ready, or cordoned. */
+  get excluded(): number {
+    return this.excludedCount;
   }
 
   /** Nodes counted. */
@@ -242,7 +262,7 @@ export class NodeAggregates {
     return this.sortedNotReady;
   }
 
-  /** Allocatable CPU (cores) and memory (bytes) of every node. */
+  /** Allocatable CPU (cores) and memory (bytes) of the nodes that are Ready and not cordoned. */
   allocatable(): { cpu: number; memory: number } {
     return { cpu: this.cpuNanos / 1e9, memory: this.memoryBytes };
   }

@@ -10,6 +10,7 @@ const pod = (
     phase?: string;
     waiting?: string;
     rv?: string;
+    node?: string;
   } = {},
 ): V1Pod => ({
   metadata: {
@@ -19,6 +20,7 @@ const pod = (
     labels: { app: name.split('-')[0] },
   },
   spec: {
+    ...(opts.node ? { nodeName: opts.node } : {}),
     containers: [
       {
         name: 'c',
@@ -74,6 +76,23 @@ describe('PodAggregates', () => {
     for (let i = 0; i < 1000; i++) agg.remove(pod('shop', `web-${i}`));
     expect(agg.requests()).toEqual({ cpu: 0, memory: 0 });
     expect(agg.size).toBe(0);
+  });
+
+  it('sums the requests of the pods on the nodes that count, and of those not yet on a node', () => {
+    const agg = new PodAggregates();
+    agg.set(pod('shop', 'a', { cpu: '1', memory: '1Gi', node: 'node-1' }));
+    agg.set(pod('shop', 'b', { cpu: '2', memory: '2Gi', node: 'node-2' }));
+    agg.set(pod('shop', 'c', { cpu: '500m', memory: '1Gi', phase: 'Pending' }));
+    expect(agg.requests()).toEqual({ cpu: 3.5, memory: 4 * 2 ** 30 });
+    // node-2 takes no new pods (cordoned, not Ready): its pods are not counted against the rest.
+    const onNode1 = (node: string) => node === 'node-1';
+    expect(agg.requests(onNode1)).toEqual({ cpu: 1.5, memory: 2 * 2 ** 30 });
+    // The pending pod is bound to node-2; a, moved, to node-2 too.
+    agg.set(pod('shop', 'c', { cpu: '500m', memory: '1Gi', node: 'node-2' }));
+    agg.set(pod('shop', 'a', { cpu: '1', memory: '1Gi', node: 'node-2' }));
+    expect(agg.requests(onNode1)).toEqual({ cpu: 0, memory: 0 });
+    agg.remove(pod('shop', 'b'));
+    expect(agg.requests()).toEqual({ cpu: 1.5, memory: 2 * 2 ** 30 });
   });
 
   it('keeps failing pods by namespace with their alerts, and forgets them when they recover or go', () => {

@@ -8,6 +8,8 @@ interface PodShare {
   /** Requested CPU in nanocores and memory in bytes (integers, so sums do not drift); 0 once the pod has ended. */
   cpu: number;
   memory: number;
+  /** The node it is bound to (`spec.nodeName`); '' while it is on none. */
+  node: string;
   /**
    * Set while a container fails (crash loop, image pull, config error…): the pod and its alert,
    * labelled by what fails (see {@link failingCategory}).
@@ -21,19 +23,23 @@ const keyOf = (pod: V1Pod) =>
 
 /**
  * Cluster-wide pod figures kept up to date from the pod informer's add/update/delete events, so a
- * health answer does not walk every pod: requested CPU and memory of running pods, and the pods
- * with failing containers (by namespace, for workload status) with their alerts.
+ * health answer does not walk every pod: requested CPU and memory of running pods per node, and
+ * the pods with failing containers (by namespace, for workload status) with their alerts.
  */
 export class PodAggregates {
   private readonly shares = new Map<string, PodShare>();
   private readonly failing = new Map<string, Map<string, V1Pod>>();
-  private cpuNanos = 0;
-  private memoryBytes = 0;
+  /** Requests per node ('' for pods on none), in nanocores and bytes. */
+  private readonly byNode = new Map<string, { cpu: number; memory: number }>();
 
   /** Adds a pod, or replaces what an earlier version of it contributed. */
   set(pod: V1Pod): void {
     this.remove(pod);
-    const share: PodShare = { cpu: 0, memory: 0 };
+    const share: PodShare = {
+      cpu: 0,
+      memory: 0,
+      node: pod.spec?.nodeName ?? '',
+    };
     if (pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed') {
       for (const c of pod.spec?.containers ?? []) {
         share.cpu += Math.round(parseCpu(c.resources?.requests?.cpu) * 1e9);
@@ -59,8 +65,12 @@ export class PodAggregates {
       inNs.set(keyOf(pod), pod);
     }
     this.shares.set(keyOf(pod), share);
-    this.cpuNanos += share.cpu;
-    this.memoryBytes += share.memory;
+    if (share.cpu || share.memory) {
+      const onNode = this.byNode.get(share.node) ?? { cpu: 0, memory: 0 };
+      onNode.cpu += share.cpu;
+      onNode.memory += share.memory;
+      this.byNode.set(share.node, onNode);
+    }
   }
 
   /** Forgets a pod (deleted, or gone from a relist). */
@@ -69,8 +79,13 @@ export class PodAggregates {
     const share = this.shares.get(key);
     if (!share) return;
     this.shares.delete(key);
-    this.cpuNanos -= share.cpu;
-    this.memoryBytes -= share.memory;
+    const onNode = this.byNode.get(share.node);
+    if (onNode && (share.cpu || share.memory)) {
+      onNode.cpu -= share.cpu;
+      onNode.memory -= share.memory;
+      if (onNode.cpu === 0 && onNode.memory === 0)
+        this.byNode.delete(share.node);
+    }
     if (share.failing) {
       const ns = pod.metadata?.namespace ?? '';
       const inNs = this.failing.get(ns);
@@ -84,9 +99,23 @@ export class PodAggregates {
     return this.shares.size;
   }
 
-  /** Requested CPU (cores) and memory (bytes) of the pods that have not ended. */
-  requests(): { cpu: number; memory: number } {
-    return { cpu: this.cpuNanos / 1e9, memory: this.memoryBytes };
+  /**
+   * Requested CPU (cores) and memory (bytes) of the pods that have not ended: of those on a node
+   * `counts` accepts and those on none yet (every pod when no `counts` is given). Costs the nodes
+   * that run pods, not the pods.
+   */
+  requests(counts?: (node: string) => boolean): {
+    cpu: number;
+    memory: number;
+  } {
+    let cpu = 0;
+    let memory = 0;
+    for (const [node, r] of this.byNode) {
+      if (node && counts && !counts(node)) continue;
+      cpu += r.cpu;
+      memory += r.memory;
+    }
+    return { cpu: cpu / 1e9, memory };
   }
 
   /** Pods of a namespace with failing containers. */

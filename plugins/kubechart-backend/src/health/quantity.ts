@@ -36,3 +36,26 @@ export function parseMemory(q: string | undefined): number {
   if (!unit) return n;
   return n * (BIN[unit] ?? DEC[unit] ?? 1);
 }
+
+const DECIMAL_SUFFIX: Record<string, number> = {
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  '': 1,
+  ...DEC,
+};
+
+/**
+ * Parses any Kubernetes quantity (`2`, `500m`, `1.5Gi`, `1e3`, `100n`) into a number of its unit;
+ * undefined when it is not one (said, not taken as 0).
+ */
+export function parseQuantity(q: string | undefined): number | undefined {
+  const m = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|([A-Za-z]*))$/.exec(
+    String(q ?? '').trim(),
+  );
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  if (m[2]) return n * 10 ** Number(m[2].slice(1));
+  const factor = BIN[m[3]] ?? DECIMAL_SUFFIX[m[3]];
+  return factor === undefined ? undefined : n * factor;
+}

@@ -2,11 +2,11 @@ import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { KubeSim } from '@internal/kube-sim';
 import { ClusterRegistry } from '@kubechart/plugin-kubechart-node';
-import { CoreV1Api, V1ConfigMap, V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, V1ConfigMap, V1Job, V1Pod } from '@kubernetes/client-node';
 import { startSim, testConfig } from '../__testUtils__/setup';
 import { ClusterHealthCache } from './ClusterHealthCache';
 import { makeListPages } from './listPages';
-import { makeTrimmedInformer } from './trimmedInformer';
+import { makeTrimmedInformer, trimJob, trimPod } from './trimmedInformer';
 
 jest.setTimeout(60_000);
 
@@ -26,6 +26,132 @@ const pod = (name: string): V1Pod => ({
       },
     ],
   },
+});
+
+describe('what tenant health keeps of Jobs and of their pods', () => {
+  const job = (owner?: string): V1Job => ({
+    metadata: {
+      name: 'nightly-100',
+      namespace: 'shop',
+      uid: 'u-1',
+      resourceVersion: '7',
+      creationTimestamp: new Date('2026-01-01T03:00:00Z'),
+      labels: { app: 'shop' },
+      annotations: {
+        'meta.helm.sh/release-name': 'shop',
+        'example.com/big': 'x'.repeat(20_000),
+      },
+      ...(owner
+        ? {
+            ownerReferences: [
+              {
+                apiVersion: 'batch/v1',
+                kind: owner,
+                name: 'nightly',
+                uid: 'c-1',
+                controller: true,
+              },
+            ],
+          }
+        : {}),
+    },
+    spec: {
+      template: {
+        spec: {
+          containers: [
+            { name: 'c', image: 'x', env: [{ name: 'A', value: 'y' }] },
+          ],
+        },
+      },
+    },
+    status: {
+      failed: 7,
+      conditions: [
+        { type: 'FailureTarget', status: 'True' },
+        {
+          type: 'Failed',
+          status: 'True',
+          reason: 'BackoffLimitExceeded',
+          message: 'connect failed: DB_PASSWORD=hunter2',
+        },
+      ],
+    },
+  });
+
+  it("keeps a Job's name, release, CronJob and how it failed, its secrets hidden", () => {
+    expect(trimJob(job('CronJob'))).toEqual({
+      metadata: {
+        name: 'nightly-100',
+        namespace: 'shop',
+        uid: 'u-1',
+        resourceVersion: '7',
+        creationTimestamp: new Date('2026-01-01T03:00:00Z'),
+        annotations: { 'meta.helm.sh/release-name': 'shop' },
+        ownerReferences: [
+          {
+            apiVersion: 'batch/v1',
+            kind: 'CronJob',
+            name: 'nightly',
+            uid: 'c-1',
+            controller: true,
+          },
+        ],
+      },
+      status: {
+        conditions: [
+          { type: 'FailureTarget', status: 'True' },
+          {
+            type: 'Failed',
+            status: 'True',
+            reason: 'BackoffLimitExceeded',
+            message: 'connect failed: DB_PASSWORD=***',
+          },
+        ],
+      },
+    });
+    // An owner that is not a CronJob is not kept.
+    expect(
+      trimJob(job('Deployment')).metadata?.ownerReferences,
+    ).toBeUndefined();
+  });
+
+  it("keeps a pod's Job and release, and no other owner or annotation", () => {
+    const jobPod = (kind: string, uid = 'u-1'): V1Pod => ({
+      metadata: {
+        name: 'p',
+        namespace: 'shop',
+        annotations: {
+          'meta.helm.sh/release-name': 'shop',
+          'example.com/big': 'x',
+        },
+        ownerReferences: [
+          { apiVersion: 'batch/v1', kind, name: 'j', uid, controller: true },
+        ],
+      },
+      spec: { nodeName: 'node-1', containers: [] },
+    });
+    expect(trimPod(jobPod('Job')).metadata).toEqual({
+      name: 'p',
+      namespace: 'shop',
+      annotations: { 'meta.helm.sh/release-name': 'shop' },
+      ownerReferences: [
+        {
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          name: 'j',
+          uid: 'u-1',
+          controller: true,
+        },
+      ],
+    });
+    expect(
+      trimPod(jobPod('ReplicaSet')).metadata?.ownerReferences,
+    ).toBeUndefined();
+    // An owner reference the API server did not bound names no Job: not kept.
+    expect(
+      trimPod(jobPod('Job', 'u'.repeat(100_000))).metadata?.ownerReferences,
+    ).toBeUndefined();
+  });
 });
 
 describe('the health cache keeps trimmed pods', () => {
@@ -70,7 +196,9 @@ describe('the health cache keeps trimmed pods', () => {
         resourceVersion: expect.any(String),
         labels: { app: 'shop', 'kubechart.io/tenant': 'acme' },
       });
+      // The node it is bound to: utilisation counts requests on the nodes that take pods.
       expect(p.spec).toEqual({
+        nodeName: 'kube-sim-node-1',
         containers: [
           {
             name: 'web',

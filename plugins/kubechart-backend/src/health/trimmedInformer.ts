@@ -5,6 +5,9 @@ import {
   V1ContainerStatus,
   V1DaemonSet,
   V1Deployment,
+  V1Job,
+  V1JobCondition,
+  V1ObjectMeta,
   V1Pod,
   V1StatefulSet,
 } from '@kubernetes/client-node';
@@ -139,9 +142,12 @@ function podLabels(
 
 /**
  * What cluster and tenant health read of a pod, nothing more: name, namespace, labels (up to
- * {@link MAX_POD_LABEL_BYTES}) and version; each container's resource requests; phase, conditions
- * and container states (waiting reasons, restarts), their messages redacted and bounded
- * ({@link clusterMessage}). Images, env, volumes, managed fields and annotations are dropped.
+ * {@link MAX_POD_LABEL_BYTES}) and version, the Helm release annotation only (a pod Helm made
+ * itself) and its controller only when it is a Job (tenant health attributes a failing pod to the
+ * Job's release); the node it is bound to (utilisation counts the requests on nodes that take
+ * pods); each container's resource requests; phase, conditions and container states (waiting
+ * reasons, restarts), their messages redacted and bounded ({@link clusterMessage}). Images, env,
+ * volumes, managed fields, other annotations and owners are dropped.
  */
 export function trimPod(pod: V1Pod): V1Pod {
   const { metadata, spec, status } = pod;
@@ -152,8 +158,11 @@ export function trimPod(pod: V1Pod): V1Pod {
       uid: metadata?.uid,
       resourceVersion: metadata?.resourceVersion,
       labels: podLabels(metadata?.labels),
+      ...releaseAnnotation(metadata),
+      ...batchController(metadata, 'Job'),
     },
     spec: {
+      ...(spec?.nodeName ? { nodeName: objectName(spec.nodeName) } : {}),
       containers: (spec?.containers ?? []).map(c => ({
         name: c.name,
         resources: c.resources?.requests
@@ -222,6 +231,48 @@ export function trimEvent(event: CoreV1Event): CoreV1Event {
 export const RELEASE_ANNOTATION = 'meta.helm.sh/release-name';
 /** Helm refuses release names longer than this: a longer annotation names no release. */
 const MAX_RELEASE_NAME = 53;
+
+/** The Helm release annotation of an object, when it is a name Helm could give. */
+function releaseAnnotation(metadata: V1ObjectMeta | undefined) {
+  const release = metadata?.annotations?.[RELEASE_ANNOTATION];
+  return release !== undefined && release.length <= MAX_RELEASE_NAME
+    ? { annotations: { [RELEASE_ANNOTATION]: release } }
+    : {};
+}
+
+/**
+ * An object's controller (`ownerReferences` entry with `controller: true`) when it is of `kind` in
+ * API group batch, kept as health reads it (kind, name, uid); none else. A reference whose name,
+ * uid or version is longer than an object name can be is not kept: it names no object of the kind
+ * (the API server does not bound what an owner reference says).
+ */
+function batchController(
+  metadata: V1ObjectMeta | undefined,
+  kind: 'Job' | 'CronJob',
+) {
+  const ref = metadata?.ownerReferences?.find(r => r.controller);
+  if (
+    !ref ||
+    ref.kind !== kind ||
+    !ref.apiVersion?.startsWith('batch/') ||
+    [ref.apiVersion, ref.name, ref.uid].some(
+      v => Buffer.byteLength(v ?? '') > MAX_NAME_BYTES,
+    )
+  )
+    return {};
+  return {
+    ownerReferences: [
+      {
+        apiVersion: ref.apiVersion,
+        kind: ref.kind,
+        name: ref.name,
+        uid: ref.uid,
+        controller: true,
+      },
+    ],
+  };
+}
+
 /** The condition types health reads of a workload (`lib/readiness.ts`, `clusterAggregates.ts`). */
 const WORKLOAD_CONDITIONS = new Set(['Progressing', 'ReplicaFailure']);
 /** A ControllerRevision's name is an object name: one longer is not kept, only its length. */
@@ -247,7 +298,6 @@ export function trimWorkload<T extends Workload>(workload: T): T {
   const { metadata, spec, status } = workload as V1Deployment &
     V1StatefulSet &
     V1DaemonSet;
-  const release = metadata?.annotations?.[RELEASE_ANNOTATION];
   const strategy = spec?.updateStrategy;
   // A StatefulSet's partition (the only part of a rolling update its rollout reads).
   const partition = (
@@ -278,9 +328,7 @@ export function trimWorkload<T extends Workload>(workload: T): T {
       uid: metadata?.uid,
       resourceVersion: metadata?.resourceVersion,
       generation: metadata?.generation,
-      ...(release !== undefined && release.length <= MAX_RELEASE_NAME
-        ? { annotations: { [RELEASE_ANNOTATION]: release } }
-        : {}),
+      ...releaseAnnotation(metadata),
     },
     spec: {
       replicas: spec?.replicas,
@@ -314,4 +362,44 @@ export function trimWorkload<T extends Workload>(workload: T): T {
       ...(status.conditions ? { conditions } : {}),
     },
   } as unknown as T;
+}
+
+/**
+ * The condition types health reads of a Job: whether it finished, and how (`FailureTarget`, which
+ * newer job controllers write before `Failed`, says the same as `Failed`).
+ */
+const JOB_CONDITIONS = new Set(['Failed', 'FailureTarget', 'Complete']);
+
+/**
+ * What tenant health reads of a Job, nothing more: name, namespace, uid, version and creation time
+ * (a CronJob's newest Job is the one that counts), the Helm release annotation only, its controller
+ * only when it is a CronJob, and the first `Failed`, `FailureTarget` and `Complete` conditions,
+ * their reasons and messages redacted and bounded ({@link clusterMessage}). Labels, other
+ * annotations, managed fields, the pod template and the other status fields are dropped.
+ */
+export function trimJob(job: V1Job): V1Job {
+  const { metadata, status } = job;
+  const conditions: V1JobCondition[] = [];
+  for (const c of status?.conditions ?? []) {
+    if (!JOB_CONDITIONS.has(c.type)) continue;
+    if (conditions.some(kept => kept.type === c.type)) continue;
+    conditions.push({
+      type: c.type,
+      status: c.status,
+      reason: clusterMessage(c.reason),
+      message: clusterMessage(c.message),
+    });
+  }
+  return {
+    metadata: {
+      name: metadata?.name,
+      namespace: metadata?.namespace,
+      uid: metadata?.uid,
+      resourceVersion: metadata?.resourceVersion,
+      creationTimestamp: metadata?.creationTimestamp,
+      ...releaseAnnotation(metadata),
+      ...batchController(metadata, 'CronJob'),
+    },
+    ...(conditions.length ? { status: { conditions } } : {}),
+  } as V1Job;
 }

@@ -1,5 +1,6 @@
 import {
   AppsV1Api,
+  BatchV1Api,
   CoreV1Api,
   KubeConfig,
   KubernetesObject,
@@ -9,6 +10,7 @@ import {
   V1Pod,
   V1StatefulSet,
   V1DaemonSet,
+  V1Job,
   V1ReplicaSet,
   CoreV1Event,
   HttpMethod,
@@ -347,6 +349,7 @@ function addedMetadataKeys(
 export class KubeClient {
   readonly core: CoreV1Api;
   readonly apps: AppsV1Api;
+  readonly batch: BatchV1Api;
   readonly objects: AsIsObjectApi;
 
   constructor(
@@ -355,6 +358,7 @@ export class KubeClient {
   ) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.apps = kubeConfig.makeApiClient(AppsV1Api);
+    this.batch = kubeConfig.makeApiClient(BatchV1Api);
     this.objects = AsIsObjectApi.makeAsIs(kubeConfig);
   }
 
@@ -667,26 +671,36 @@ export class KubeClient {
 
   /** Workloads, pods and warning events of a namespace. */
   async snapshot(namespace: string): Promise<NamespaceSnapshot> {
-    const [deployments, statefulSets, daemonSets, pods, events, replicaSets] =
-      await Promise.all([
-        this.apps.listNamespacedDeployment({ namespace }),
-        this.apps.listNamespacedStatefulSet({ namespace }),
-        this.apps.listNamespacedDaemonSet({ namespace }),
-        this.core.listNamespacedPod({ namespace }),
-        this.core
-          .listNamespacedEvent({ namespace, fieldSelector: 'type=Warning' })
-          .catch(() => ({ items: [] as CoreV1Event[] })),
-        // Which pods belong to a Deployment's current revision; without them (a role that may
-        // not list ReplicaSets) every pod of the Deployment counts, as before.
-        this.apps
-          .listNamespacedReplicaSet({ namespace })
-          .then(list => list.items)
-          .catch(() => undefined),
-      ]);
+    const [
+      deployments,
+      statefulSets,
+      daemonSets,
+      jobs,
+      pods,
+      events,
+      replicaSets,
+    ] = await Promise.all([
+      this.apps.listNamespacedDeployment({ namespace }),
+      this.apps.listNamespacedStatefulSet({ namespace }),
+      this.apps.listNamespacedDaemonSet({ namespace }),
+      // Whether a Job failed is told by the Job alone: one that cannot be listed fails the wait.
+      this.batch.listNamespacedJob({ namespace }),
+      this.core.listNamespacedPod({ namespace }),
+      this.core
+        .listNamespacedEvent({ namespace, fieldSelector: 'type=Warning' })
+        .catch(() => ({ items: [] as CoreV1Event[] })),
+      // Which pods belong to a Deployment's current revision; without them (a role that may
+      // not list ReplicaSets) every pod of the Deployment counts, as before.
+      this.apps
+        .listNamespacedReplicaSet({ namespace })
+        .then(list => list.items)
+        .catch(() => undefined),
+    ]);
     return {
       deployments: deployments.items,
       statefulSets: statefulSets.items,
       daemonSets: daemonSets.items,
+      jobs: jobs.items,
       pods: pods.items,
       warnings: events.items.filter(e => e.type === 'Warning'),
       ...(replicaSets ? { replicaSets } : {}),
@@ -699,6 +713,7 @@ export type NamespaceSnapshot = {
   deployments: V1Deployment[];
   statefulSets: V1StatefulSet[];
   daemonSets: V1DaemonSet[];
+  jobs: V1Job[];
   pods: V1Pod[];
   warnings: CoreV1Event[];
   /** The namespace's ReplicaSets, when they could be listed. */

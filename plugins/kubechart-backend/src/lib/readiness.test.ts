@@ -2,6 +2,8 @@ import {
   daemonSetRollout,
   deploymentRollout,
   evaluateNamespace,
+  jobRollout,
+  podRollout,
   podsMatching,
   selectorProblem,
   statefulSetRollout,
@@ -136,6 +138,7 @@ describe('deploymentRollout (kubectl rollout status)', () => {
       ],
       statefulSets: [],
       daemonSets: [],
+      jobs: [],
       pods: [],
       warnings: [],
     });
@@ -336,6 +339,7 @@ describe('evaluateNamespace during a rollout', () => {
     deployments: [web as any],
     statefulSets: [],
     daemonSets: [],
+    jobs: [],
     pods: [
       pod('web-old', 'web-1', 'CrashLoopBackOff'),
       pod('web-new', 'web-2'),
@@ -424,5 +428,150 @@ describe('podsMatching (a workload selector, as the API server evaluates it)', (
     expect(selectorProblem(odd)).toBe(
       'its selector cannot be read (matchExpressions operator "Gt" is not In, NotIn, Exists or DoesNotExist)',
     );
+  });
+});
+
+describe('Jobs and bare Pods', () => {
+  const RELEASE = { 'meta.helm.sh/release-name': 'web' };
+  const job = (
+    name: string,
+    status: Record<string, unknown>,
+    metadata: Record<string, unknown> = {},
+    spec: Record<string, unknown> = {},
+  ) => ({
+    metadata: { name, namespace: 'ns', uid: `uid-${name}`, ...metadata },
+    spec,
+    status,
+  });
+  const failedCondition = (type: string, reason: string, message: string) => ({
+    conditions: [{ type, status: 'True', reason, message }],
+  });
+  const pod = (
+    name: string,
+    status: Record<string, unknown>,
+    metadata: Record<string, unknown> = {},
+  ) => ({ metadata: { name, namespace: 'ns', ...metadata }, status });
+  const snapshot = (jobs: any[], pods: any[]) => ({
+    deployments: [],
+    statefulSets: [],
+    daemonSets: [],
+    jobs,
+    pods,
+    warnings: [],
+  });
+
+  it('waits for a Job to complete, and fails it for good once the job controller marks it failed', () => {
+    expect(jobRollout(job('j', { active: 1 }))).toMatchObject({
+      done: false,
+      waitingFor: '0 of 1 completion(s)',
+    });
+    expect(
+      jobRollout(
+        job('j', {
+          succeeded: 1,
+          conditions: [{ type: 'Complete', status: 'True' }],
+        }),
+      ),
+    ).toMatchObject({ done: true, ready: 1, desired: 1 });
+    for (const type of ['Failed', 'FailureTarget']) {
+      expect(
+        jobRollout(
+          job(
+            'j',
+            failedCondition(
+              type,
+              'DeadlineExceeded',
+              'Job was active longer than specified deadline',
+            ),
+          ),
+        ),
+      ).toMatchObject({
+        done: false,
+        final: true,
+        failed:
+          'Job failed: DeadlineExceeded (Job was active longer than specified deadline)',
+      });
+    }
+    expect(jobRollout(job('j', {}, {}, { suspend: true }))).toMatchObject({
+      done: false,
+      waitingFor: 'the Job to be resumed (it is suspended)',
+    });
+  });
+
+  it('is done with a bare Pod once it is Ready or has completed, and fails it for good once it failed', () => {
+    expect(
+      podRollout(
+        pod('p', {
+          phase: 'Running',
+          conditions: [{ type: 'Ready', status: 'True' }],
+        }),
+      ),
+    ).toMatchObject({ done: true });
+    expect(podRollout(pod('p', { phase: 'Succeeded' }))).toMatchObject({
+      done: true,
+    });
+    expect(podRollout(pod('p', { phase: 'Pending' }))).toMatchObject({
+      done: false,
+      waitingFor: 'the pod to start',
+    });
+    // As the kubelet evicts a pod: phase Failed with a reason and message, no container exit code.
+    expect(
+      podRollout(
+        pod('p', {
+          phase: 'Failed',
+          reason: 'Evicted',
+          message: 'The node was low on resource: memory.',
+        }),
+      ),
+    ).toMatchObject({
+      done: false,
+      final: true,
+      failed: 'pod p failed: Evicted (The node was low on resource: memory.)',
+    });
+  });
+
+  it("judges a release's own Jobs and bare Pods, never its hooks, nor what a CronJob or a ReplicaSet made", () => {
+    const failed = failedCondition('Failed', 'BackoffLimitExceeded', 'limit');
+    const ns = evaluateNamespace(
+      snapshot(
+        [
+          job('migrate', failed, { annotations: RELEASE }),
+          job('pre-install', failed, {
+            annotations: { ...RELEASE, 'helm.sh/hook': 'pre-install' },
+          }),
+          job('nightly-123', failed, {
+            annotations: RELEASE,
+            ownerReferences: [{ kind: 'CronJob', uid: 'c', controller: true }],
+          }),
+          job('by-hand', failed),
+        ],
+        [
+          pod('shell', { phase: 'Failed' }, { annotations: RELEASE }),
+          pod(
+            'web-abc',
+            { phase: 'Failed' },
+            {
+              annotations: RELEASE,
+              ownerReferences: [
+                { kind: 'ReplicaSet', uid: 'r', controller: true },
+              ],
+            },
+          ),
+          pod('stray', { phase: 'Failed' }),
+        ],
+      ),
+    );
+    expect(ns.workloads.map(w => [w.kind, w.name, w.failedFinally])).toEqual([
+      ['Job', 'migrate', true],
+      ['Pod', 'shell', true],
+    ]);
+    expect(ns.allReady).toBe(false);
+    // A manifests run's own objects are judged by name, with or without a release.
+    expect(
+      evaluateNamespace(
+        snapshot([job('by-hand', failed)], [pod('stray', { phase: 'Failed' })]),
+        { objects: [{ kind: 'Job', name: 'by-hand' }] },
+      ).workloads.map(w => w.name),
+    ).toEqual(['by-hand']);
   });
 });

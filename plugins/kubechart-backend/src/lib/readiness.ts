@@ -43,7 +43,8 @@ export function failingCategory(
 }
 
 export type WorkloadState = {
-  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
+  /** `Job`: a Job no controller owns; `Pod`: a bare Pod (no controller owns it). */
+  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'Pod';
   namespace: string;
   name: string;
   release?: string;
@@ -57,6 +58,8 @@ export type WorkloadState = {
   problems: string[];
   /** Whether a problem has a failing reason (crash loop, image pull…). */
   failing: boolean;
+  /** Its failure is final (a failed Job or Pod, which never recovers): waiting longer changes nothing. */
+  failedFinally?: boolean;
   pods: V1Pod[];
 };
 
@@ -68,6 +71,8 @@ export type NamespaceReadiness = {
 };
 
 const RELEASE_ANNOTATION = 'meta.helm.sh/release-name';
+/** A helm hook: helm runs and waits for it itself, and deletes it by its policy; never waited for here. */
+const HOOK_ANNOTATION = 'helm.sh/hook';
 
 /**
  * The pods a workload's selector selects, as the API server evaluates it: every `matchLabels` entry
@@ -186,6 +191,8 @@ export type RolloutState = {
   waitingFor?: string;
   /** The rollout cannot finish by itself (e.g. its progress deadline passed). */
   failed?: string;
+  /** `failed` is final: the workload never leaves it (a failed Job or Pod). */
+  final?: boolean;
 };
 
 const n = (v: number | undefined | null) => v ?? 0;
@@ -309,20 +316,138 @@ export function daemonSetRollout(ds: any): RolloutState {
   return state();
 }
 
-/** Readiness of every workload of a namespace (optionally only those of one Helm release). */
+const condition = (obj: any, type: string) =>
+  (obj.status?.conditions ?? []).find(
+    (c: any) => c?.type === type && c?.status === 'True',
+  );
+
+/**
+ * Job, as the job controller marks it: done once `Complete` (every completion succeeded), failed for
+ * good once `Failed` (`BackoffLimitExceeded`, `DeadlineExceeded`…; `FailureTarget`, which newer
+ * controllers write first, says the same). Suspended, it waits to be resumed.
+ */
+export function jobRollout(job: any): RolloutState {
+  const s = job.status ?? {};
+  const desired = job.spec?.completions ?? 1;
+  const state = (waitingFor?: string): RolloutState => ({
+    ready: n(s.succeeded),
+    desired,
+    done: !waitingFor,
+    waitingFor,
+  });
+  const failed = condition(job, 'Failed') ?? condition(job, 'FailureTarget');
+  if (failed) {
+    return {
+      ...state(),
+      done: false,
+      failed: `Job failed: ${failed.reason ?? 'Failed'}${
+        failed.message ? ` (${failed.message})` : ''
+      }`,
+      final: true,
+    };
+  }
+  if (condition(job, 'Complete') ?? condition(job, 'SuccessCriteriaMet'))
+    return state();
+  if (job.spec?.suspend)
+    return state('the Job to be resumed (it is suspended)');
+  return state(`${n(s.succeeded)} of ${desired} completion(s)`);
+}
+
+/**
+ * A bare Pod: done once Ready, or once it has run to completion (`Succeeded`); failed for good once
+ * `Failed` (its containers exited with an error and are not restarted, or it was evicted).
+ */
+export function podRollout(pod: any): RolloutState {
+  const phase = pod.status?.phase;
+  const state = (waitingFor?: string): RolloutState => ({
+    ready: waitingFor ? 0 : 1,
+    desired: 1,
+    done: !waitingFor,
+    waitingFor,
+  });
+  if (phase === 'Failed') {
+    const exited = [
+      ...(pod.status?.initContainerStatuses ?? []),
+      ...(pod.status?.containerStatuses ?? []),
+    ]
+      .filter((c: any) => c?.state?.terminated?.exitCode)
+      .map(
+        (c: any) =>
+          `container ${c.name} exited with code ${c.state.terminated.exitCode}${
+            c.state.terminated.reason ? ` (${c.state.terminated.reason})` : ''
+          }`,
+      );
+    const why = [
+      ...(pod.status?.reason
+        ? [
+            `${pod.status.reason}${
+              pod.status.message ? ` (${pod.status.message})` : ''
+            }`,
+          ]
+        : []),
+      ...exited,
+    ];
+    return {
+      ...state(),
+      ready: 0,
+      done: false,
+      failed: `pod ${pod.metadata?.name} failed${
+        why.length ? `: ${why.join(', ')}` : ''
+      }`,
+      final: true,
+    };
+  }
+  if (phase === 'Succeeded' || condition(pod, 'Ready')) return state();
+  return state(
+    phase === 'Running' ? 'the pod to be Ready' : 'the pod to start',
+  );
+}
+
+/** Whether a controller (a ReplicaSet, a Job, a CronJob…) owns `obj`: then it is judged through it. */
+const controlled = (obj: any) =>
+  (obj.metadata?.ownerReferences ?? []).some((o: any) => o?.controller);
+
+/** The pods a controller owns (`uid`): those of a Job, which its selector names by that uid too. */
+const podsOwnedBy = (pods: V1Pod[], uid: string | undefined) =>
+  uid
+    ? pods.filter(p =>
+        (p.metadata?.ownerReferences ?? []).some(
+          o => o.controller && o.uid === uid,
+        ),
+      )
+    : [];
+
+/**
+ * Readiness of every workload of a namespace, or of those of one Helm release (`release`), or of
+ * only the objects a run applied (`objects`, by kind and name). Jobs and bare Pods count when they
+ * are a run's own: of the release, among `objects`, or else made by a Helm release (not by hand or
+ * by a CronJob); helm hooks never count.
+ */
 export function evaluateNamespace(
   snapshot: NamespaceSnapshot,
-  options: { release?: string } = {},
+  options: {
+    release?: string;
+    objects?: ReadonlyArray<{ kind: string; name: string }>;
+  } = {},
 ): NamespaceReadiness {
   const workloads: WorkloadState[] = [];
   const add = (
     kind: WorkloadState['kind'],
     obj: any,
     rollout: RolloutState,
+    /** Its pods, where it owns them by uid (a Job, a bare Pod); otherwise those its selector selects. */
+    owned?: V1Pod[],
   ) => {
     const release = obj.metadata?.annotations?.[RELEASE_ANNOTATION];
     if (options.release && release !== options.release) return;
-    const pods = podsMatching(snapshot.pods, obj.spec?.selector);
+    if (
+      options.objects &&
+      !options.objects.some(
+        o => o.kind === kind && o.name === obj.metadata?.name,
+      )
+    )
+      return;
+    const pods = owned ?? podsMatching(snapshot.pods, obj.spec?.selector);
     // Problems (and failing) of the current revision's pods where they can be told apart.
     const judged =
       (kind === 'Deployment' &&
@@ -334,7 +459,7 @@ export function evaluateNamespace(
       problems.push(rollout.failed);
       failing = true;
     }
-    const unreadable = selectorProblem(obj.spec?.selector);
+    const unreadable = owned ? undefined : selectorProblem(obj.spec?.selector);
     if (unreadable) problems.push(unreadable);
     for (const p of judged) {
       const pp = podProblems(p);
@@ -352,6 +477,7 @@ export function evaluateNamespace(
       ...(rollout.waitingFor ? { waitingFor: rollout.waitingFor } : {}),
       problems,
       failing,
+      ...(rollout.final ? { failedFinally: true } : {}),
       pods,
     });
   };
@@ -361,6 +487,24 @@ export function evaluateNamespace(
     add('StatefulSet', s, statefulSetRollout(s));
   for (const ds of snapshot.daemonSets)
     add('DaemonSet', ds, daemonSetRollout(ds));
+  /** A Job or bare Pod of the run's: not a hook, and, judged namespace-wide, made by a Helm release. */
+  const runs = (obj: any) => {
+    const annotations = obj.metadata?.annotations ?? {};
+    if (annotations[HOOK_ANNOTATION] !== undefined || controlled(obj))
+      return false;
+    return Boolean(
+      options.release || options.objects || annotations[RELEASE_ANNOTATION],
+    );
+  };
+  for (const job of snapshot.jobs.filter(runs))
+    add(
+      'Job',
+      job,
+      jobRollout(job),
+      podsOwnedBy(snapshot.pods, job.metadata?.uid),
+    );
+  for (const pod of snapshot.pods.filter(runs))
+    add('Pod', pod, podRollout(pod), [pod]);
   const warnings = [...snapshot.warnings]
     .sort((a, b) =>
       String(b.lastTimestamp ?? b.eventTime ?? '').localeCompare(

@@ -171,6 +171,27 @@ describe.each(databases.eachSupportedId())(
       expect(r.status).toBe(200);
       return (r.body.items as any[]).map(i => [i.id, i.entityRef]);
     };
+    /** How `who` is refused the history of `entityRef`, the entity written as `<entity>`. */
+    const refusalOf = async (who: string, entityRef: string) => {
+      const r = await get(
+        who,
+        `/runs?entityRef=${encodeURIComponent(entityRef)}&limit=200`,
+      );
+      return {
+        status: r.status,
+        name: r.body.error?.name,
+        message: r.body.error?.message?.replace(
+          entityRef.toLocaleLowerCase('en-US'),
+          '<entity>',
+        ),
+      };
+    };
+    const notYours = {
+      status: 403,
+      name: 'NotAllowedError',
+      message:
+        'You may not read the runs of <entity>: kubechart.runs.read is granted to you for some entities only, and not for this one',
+    };
 
     beforeAll(async () => {
       fillCatalog();
@@ -249,8 +270,8 @@ describe.each(databases.eachSupportedId())(
       expect(await historyOf(ALICE, 'component:default/web')).toEqual(expected);
       expect(await historyOf(ALICE, 'COMPONENT:default/Web')).toEqual(expected);
       expect(await historyOf(ADMIN, 'component:default/web')).toEqual(expected);
-      // Another team reads none of it, however it spells the ref.
-      expect(await historyOf(BOB, 'Component:Default/Web')).toEqual([]);
+      // Another team is refused it, however it spells the ref.
+      expect(await refusalOf(BOB, 'Component:Default/Web')).toEqual(notYours);
     });
 
     it('refuses a tenant the entity whose history an earlier owner recorded under another spelling', async () => {
@@ -322,9 +343,11 @@ describe.each(databases.eachSupportedId())(
       };
       expect(await answers(unknown)).toEqual(Array(8).fill(notFound));
       expect(await answers(hidden)).toEqual(await answers(unknown));
-      // The history of that entity reads as that of an entity that does not exist.
-      expect(await historyOf(ALICE, 'component:default/pay')).toEqual([]);
-      expect(await historyOf(ALICE, 'component:default/no-such')).toEqual([]);
+      // The history of that entity is refused as that of an entity that does not exist.
+      expect(await refusalOf(ALICE, 'component:default/pay')).toEqual(notYours);
+      expect(await refusalOf(ALICE, 'component:default/no-such')).toEqual(
+        notYours,
+      );
       // Whoever may see the entity reads the run as before.
       for (const who of [BOB, ADMIN]) {
         const r = await get(who, `/runs/${hidden}`);

@@ -13,6 +13,7 @@ import {
   InputError,
   NotAllowedError,
   NotFoundError,
+  ServiceUnavailableError,
 } from '@backstage/errors';
 import {
   BasicPermission,
@@ -102,6 +103,7 @@ import { DryRunLimiter, FailedRequestWindow } from './dryRunLimiter';
 import { DIFFS_PER_CALLER_AT_ONCE, runDiff } from './runDiff';
 import type { RunMetrics } from './metrics';
 import { RefusedAttempt, policySummary } from './runAudit';
+import { scrubComment } from '../approvals/comments';
 import type { ActionRefusalAuditor } from '../actions/actionRefusals';
 import {
   createRunSchema,
@@ -176,6 +178,8 @@ const FOLLOW_MAX_MS = 15 * 60_000;
  * read the run (it checks before it sends anything new in any case).
  */
 const FOLLOW_IDLE_RECHECK_MS = 30_000;
+/** When a stream refused as the backend holds `maxOpenStreams` of them may be asked for again. */
+const STREAM_RETRY_AFTER_SECONDS = 30;
 
 /** Largest JSON body of a route that carries manifests, values or a run's log (`takesLargeBody`). */
 const LARGE_BODY_BYTES = REQUEST_BODY_LIMITS.maxBytes;
@@ -396,6 +400,8 @@ export async function createRouter(
   const { settings } = options;
   /** Open run event streams by caller. */
   const following = new Map<string, number>();
+  /** Open run event streams, whoever holds them. */
+  let openStreams = 0;
   /** Run diffs under way by caller. */
   const diffing = new Map<string, number>();
   const dryRuns = new DryRunLimiter({
@@ -821,11 +827,11 @@ export async function createRouter(
    * `nextCursor` reads on.
    *
    * With `entityRef`, one decision on that entity decides every run of the page: all the entity's
-   * runs, paged as the store pages them, or none. Otherwise runs are read a page at a time, newest
-   * first, and filtered until one more than `limit` are found (then the page has a `nextCursor`
-   * after its last item), the list ends, or {@link RUNS_LOOKED_AT} runs were looked at. Then the
-   * rest of the millisecond of the last run looked at is looked at too, and the page (maybe empty)
-   * says `truncated` and has a `nextCursor` that reads on from the runs created before that
+   * runs, paged as the store pages them, or a NotAllowedError (403), whether it has runs or not.
+   * Otherwise runs are read a page at a time, newest first, and filtered until one more than
+   * `limit` are found (then the page has a `nextCursor` after its last item), the list ends, or
+   * {@link RUNS_LOOKED_AT} runs were looked at. Then the rest of the millisecond of the last run
+   * looked at is looked at too, and the page (maybe empty) says `truncated` and has a `nextCursor` that reads on from the runs created before that
    * millisecond: it names a time, which paging with `to` and watching `truncated` tells already.
    * Following `nextCursor` reaches every run the caller may read, however many it may not read lie
    * between, with at most {@link RUNS_LOOKED_AT} runs (and those of one millisecond) looked at a page.
@@ -844,7 +850,12 @@ export async function createRouter(
       const readable = await scopes.filter(scope, [
         { entityRef: filter.entityRef },
       ]);
-      if (!readable.length) return { items: [] };
+      // Refused, not an empty history the caller would take for "no deployments yet". The decision
+      // is on the entity alone, so the refusal is the same whether the entity has runs or not.
+      if (!readable.length)
+        throw new NotAllowedError(
+          `You may not read the runs of ${filter.entityRef}: ${scope.permission.name} is granted to you for some entities only, and not for this one`,
+        );
       // The runs made while the entity had the owner it has now (see ReadScopes.filter).
       return store.listRuns(
         scope.all
@@ -1020,9 +1031,10 @@ export async function createRouter(
 
   for (const decision of ['approve', 'reject'] as const) {
     router.post(`/runs/:id/${decision}`, async (req, res) => {
+      // As the engine keeps it: the trail holds no secret the comment quotes.
       const comment =
         typeof req.body?.comment === 'string'
-          ? req.body.comment.slice(0, 2000)
+          ? scrubComment(req.body.comment.slice(0, 2000))
           : null;
       const run = await readableRun(req, req.params.id, {
         eventId: `run-${decision}`,
@@ -1078,7 +1090,7 @@ export async function createRouter(
   // decision, a step or tool passing the requester's credentials on may: it changes nothing.
   router.post('/runs/:id/withdraw', async (req, res) => {
     const body = parse(withdrawRunSchema, req.body ?? {}, 'withdraw request');
-    const comment = body.comment || null;
+    const comment = body.comment ? scrubComment(body.comment) : null;
     const attempt: RefusedAttempt = {
       eventId: 'run-withdraw',
       meta: { runId: req.params.id, comment },
@@ -1345,13 +1357,22 @@ export async function createRouter(
         `${caller} already follows ${open} run event streams, the most one caller may hold open at once (kubechart.limits.followStreamsPerCaller); close one, or read GET /runs/${run.id}/events without follow`,
       );
     }
+    // However many callers (or tokens of one) ask, this backend holds a bounded number of them.
+    if (openStreams >= settings.maxOpenStreams) {
+      res.setHeader('Retry-After', String(STREAM_RETRY_AFTER_SECONDS));
+      throw new ServiceUnavailableError(
+        `This backend already holds ${openStreams} run event streams open, the most it holds at once (kubechart.limits.maxOpenStreams); ask again in ${STREAM_RETRY_AFTER_SECONDS} seconds, or read GET /runs/${run.id}/events without follow`,
+      );
+    }
     following.set(caller, open + 1);
+    openStreams++;
     // Given back once: as the client leaves (it may open another at once), or as the stream ends
     // however it does (the run ended, read access withdrawn, the lifetime up, an error).
     let holds = true;
     const release = () => {
       if (!holds) return;
       holds = false;
+      openStreams--;
       const n = (following.get(caller) ?? 1) - 1;
       if (n > 0) following.set(caller, n);
       else following.delete(caller);

@@ -254,10 +254,8 @@ describe.each(databases.eachSupportedId())(
 
       it('tells nothing through a filter on runs the caller may not read', async () => {
         for (const query of [
-          `entityRef=${B}&limit=1`,
           `actor=${BOB}&limit=1`,
           `actor=${BOB}&kind=tenant-delete&limit=1`,
-          `entityRef=${B}&status=succeeded&limit=1`,
         ]) {
           const r = await get(ALICE, `/runs?${query}`);
           expect({ query, status: r.status, body: r.body }).toEqual({
@@ -270,6 +268,40 @@ describe.each(databases.eachSupportedId())(
         const own = await get(BOB, `/runs?entityRef=${B}&limit=1`);
         expect(own.body.items).toHaveLength(1);
         expect(decoded(own.body.nextCursor)[1]).toBe(own.body.items[0].id);
+      });
+
+      it('refuses the history of an entity the caller may not read, in the same words whether it has runs or not', async () => {
+        const refusal = (entityRef: string) => ({
+          status: 403,
+          error: {
+            name: 'NotAllowedError',
+            message: `You may not read the runs of ${entityRef}: kubechart.runs.read is granted to you for some entities only, and not for this one`,
+          },
+        });
+        // B holds bob's runs; C holds none and is not in the catalog.
+        const C = 'component:default/c';
+        for (const [entityRef, query] of [
+          [B, `entityRef=${B}&limit=1`],
+          [B, `entityRef=${B}&status=succeeded&limit=1`],
+          [B, `entityRef=${encodeURIComponent('Component:B')}`],
+          [C, `entityRef=${C}`],
+        ]) {
+          const r = await get(ALICE, `/runs?${query}`);
+          expect({
+            query,
+            status: r.status,
+            error: r.body.error && {
+              name: r.body.error.name,
+              message: r.body.error.message,
+            },
+          }).toEqual({ query, ...refusal(entityRef) });
+        }
+        // Her own entity is hers to read, with runs or without any that match.
+        expect(
+          (await get(ALICE, `/runs?entityRef=${A}`)).body.items,
+        ).not.toEqual([]);
+        const none = await get(ALICE, `/runs?entityRef=${A}&status=failed`);
+        expect([none.status, none.body]).toEqual([200, { items: [] }]);
       });
 
       it(`looks at ${RUNS_LOOKED_AT} runs a page at most, says so, and pages on past any number of runs the caller may not read without naming one`, async () => {

@@ -208,6 +208,7 @@ export const createRunSchema = closedUnion([
       ...common,
       namespace,
       manifests: z.string().min(1).max(1_000_000),
+      secretValues,
     })
     .strict(),
   z

@@ -1,4 +1,5 @@
 import { InputError } from '@backstage/errors';
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -154,6 +155,46 @@ describe('pullChart of a hostile package', () => {
       'Chart refused: the chart package holds an entry of type "Z" (c/templates/z.yaml); only files and directories are accepted',
     );
   });
+
+  it("refuses a file larger than helm's 5 MiB per file, naming it, before unpacking anything; a 5 MiB file passes", async () => {
+    const MiB = 1024 * 1024;
+    /** A comment line of random text, `bytes` long: it packs to about as much (tar refuses packages that pack far smaller). */
+    const text = (bytes: number) =>
+      `#${randomBytes(bytes)
+        .toString('base64')
+        .slice(0, bytes - 2)}\n`;
+    const big = [
+      chartYaml('c'),
+      { path: 'c/templates/big.yaml', content: text(5 * MiB + 1) },
+    ];
+    expect(await refusal(big)).toBe(
+      'Chart refused: the chart package holds c/templates/big.yaml, which is larger than 5242880 bytes (the largest file helm reads from a chart)',
+    );
+    await expect(fs.readdir(path.join(work, 'w', 'web'))).resolves.toEqual([
+      'package',
+    ]);
+    // helm refuses the same package for the same file.
+    await expect(
+      helm.exec(['template', 'x', path.join(work, 'pkg.tgz')], {}),
+    ).rejects.toThrow(/c\/templates\/big\.yaml/);
+    // Several files below the bound each, larger than it together: the bound is per file.
+    const pkg = path.join(work, 'fits.tgz');
+    await fs.writeFile(
+      pkg,
+      rawTarGz([
+        chartYaml('c'),
+        { path: 'c/templates/a.yaml', content: text(5 * MiB) },
+        { path: 'c/templates/b.yaml', content: text(5 * MiB) },
+      ]),
+    );
+    const pulled = await pullChart({
+      helm,
+      source: { type: 'directory', chart: pkg },
+      release: 'web',
+      workDir: path.join(work, 'w-fits'),
+    });
+    expect(pulled.name).toBe('c');
+  }, 60_000);
 
   it('checks packaged subcharts the same way, whether helm package unpacked them or not', async () => {
     const db = rawTarGz([

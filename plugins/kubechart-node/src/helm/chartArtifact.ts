@@ -27,6 +27,8 @@ export type ChartArtifact = {
 /** Limits of an unpacked chart: more is refused. */
 const MAX_ENTRIES = 5000;
 const MAX_UNPACKED_BYTES = 50 * 1024 * 1024;
+/** Largest file of a chart package: helm's own bound (`MaxDecompressedFileSize`), past which it refuses the chart. */
+const MAX_FILE_BYTES = 5 * 1024 * 1024;
 const MAX_PACKAGED_SUBCHARTS = 20;
 
 const hostOf = (ref: string) => {
@@ -181,6 +183,7 @@ async function unpack(archive: string, into: string): Promise<string> {
   const entries = await listPackageEntries(archive, {
     maxEntries: MAX_ENTRIES,
     maxBytes: MAX_UNPACKED_BYTES,
+    maxFileBytes: MAX_FILE_BYTES,
   });
   const root = entries[0]?.path.split('/')[0] ?? '';
   const listed = new Map<string, { path: string; directory: boolean }>();

@@ -92,11 +92,12 @@ function paxRecords(data: Buffer): { path?: string; size?: number } {
  * forms `helm package` and common tar tools write: files, directories, PAX and GNU long names. Every
  * other form, and anything two tar readers could read differently (a file named like a directory, a
  * checksum only a signed sum matches, a PAX record that moves or resizes an entry, a number in
- * base-256), is an InputError. At most `maxEntries` entries and `maxBytes` bytes of content.
+ * base-256), is an InputError. At most `maxEntries` entries and `maxBytes` bytes of content, and
+ * `maxFileBytes` bytes in any one file (a refusal names the file).
  */
 export async function listPackageEntries(
   archive: string,
-  limits: { maxEntries: number; maxBytes: number },
+  limits: { maxEntries: number; maxBytes: number; maxFileBytes: number },
 ): Promise<PackageEntry[]> {
   const tooLarge = () =>
     refuse(
@@ -179,6 +180,10 @@ export async function listPackageEntries(
       if (name.endsWith('/') || (mode & ~0o7777) === 0o40000)
         refuse(`holds a file named or marked as a directory (${name})`);
       type = 'File';
+      if (size > limits.maxFileBytes)
+        refuse(
+          `holds ${name}, which is larger than ${limits.maxFileBytes} bytes (the largest file helm reads from a chart)`,
+        );
     } else {
       return refuse(
         `holds ${

@@ -146,9 +146,17 @@ export type CustomPods = {
   /** What the pods are made of, for the check that no container is left unjudged. */
   placed: Set<object>;
   /**
+   * Fields written where the pods are made from that their controller does not put in them (a key
+   * of an Argo Events `spec.template` it has no field for), by path: what they would do cannot be
+   * told, so `valid-object` refuses the object.
+   */
+  unmapped: string[];
+  /**
    * One pod spec for the pod rules, that fails wherever one of the pods would: every container
    * (named by its path) with the pod-level securityContext of its own pod merged in, every volume,
-   * the host namespaces any pod shares, and a token mounted unless every pod leaves it out.
+   * the host namespaces any pod shares, and a token mounted unless every pod leaves it out; for a
+   * kind that makes one pod (an Argo Events sensor or event source), its other pod-level fields
+   * too, as its controller sets them (serviceAccountName, nodeSelector, …).
    * Undefined when the object sets nothing of a pod.
    */
   spec?: Record<string, any>;
@@ -245,6 +253,7 @@ class PodsReader {
     containers: [],
     podFields: [],
     placed: new Set(),
+    unmapped: [],
   };
   private readonly merged = {
     containers: [] as unknown[],
@@ -256,6 +265,8 @@ class PodsReader {
     hostProcess: false,
     tokens: [] as unknown[],
     setsPod: false,
+    /** The one pod's other fields (serviceAccountName, nodeSelector, …), as its controller sets them. */
+    podLevel: {} as Record<string, unknown>,
   };
 
   /** A mapping that sets fields of pods (the workflow's spec, a template, a Tekton pod template). */
@@ -294,6 +305,20 @@ class PodsReader {
     }
   }
 
+  /**
+   * The fields of the one pod a kind makes besides its containers, volumes and token, as its
+   * controller sets them: they are the judged pod's.
+   */
+  podLevel(fields: Record<string, unknown>) {
+    if (Object.keys(fields).length) this.merged.setsPod = true;
+    Object.assign(this.merged.podLevel, fields);
+  }
+
+  /** A field the controller does not put in the pods, by path. */
+  unmapped(where: string) {
+    this.pods.unmapped.push(where);
+  }
+
   /** A mapping the pods are made of (a container, a container template, defaults). */
   place(value: unknown) {
     if (isMapping(value)) this.pods.placed.add(value);
@@ -317,6 +342,8 @@ class PodsReader {
         securityContext: { windowsOptions: { hostProcess: true } },
       }),
       ...(token !== undefined && { automountServiceAccountToken: token }),
+      // Of one pod: its own securityContext stands for the hostProcess flag above.
+      ...m.podLevel,
     };
     return this.pods;
   }
@@ -532,13 +559,53 @@ function readTekton(obj: KubeObject, r: PodsReader) {
 }
 
 /**
- * The pod of an Argo Events Sensor or EventSource: `spec.template` sets its pod fields (volumes,
- * securityContext, hostNetwork, …) and its one `container`, whose image the controller supplies.
+ * The fields of an Argo Events pod template (`spec.template`) its controller copies into the spec of
+ * the pod it makes, as they are (`buildDeploymentSpec` of the sensor and event source reconcilers),
+ * besides `metadata` (the pod's labels and annotations) and `container` (merged into its one
+ * container). It reads no other field: the API server keeps any other (the CRDs preserve unknown
+ * fields), the controller ignores it.
+ */
+const ARGO_EVENTS_POD_FIELDS = [
+  'serviceAccountName',
+  'volumes',
+  'securityContext',
+  'nodeSelector',
+  'tolerations',
+  'imagePullSecrets',
+  'priorityClassName',
+  'priority',
+  'affinity',
+];
+/** Every field of an Argo Events pod template. */
+export const ARGO_EVENTS_TEMPLATE_FIELDS = [
+  'metadata',
+  'container',
+  ...ARGO_EVENTS_POD_FIELDS,
+];
+
+/**
+ * The pod of an Argo Events Sensor or EventSource, as its controller builds it from `spec.template`:
+ * the template's pod fields ({@link ARGO_EVENTS_POD_FIELDS}: serviceAccountName, volumes,
+ * securityContext, nodeSelector, …) are the pod's, and its `container` is merged into the one
+ * container, whose image the controller supplies. Any other field of the template is unmapped
+ * (fail closed: `valid-object` refuses it), never read as the pod's (a template's
+ * `automountServiceAccountToken: false` leaves the pod mounting its token).
  */
 function readArgoEvents(obj: KubeObject, r: PodsReader) {
   const template = at(obj, ['spec', 'template']);
   if (!isMapping(template)) return;
-  r.fields(template, 'spec.template');
+  const fields: Record<string, unknown> = {};
+  for (const k of Object.keys(template)) {
+    if (ARGO_EVENTS_POD_FIELDS.includes(k)) {
+      if (template[k] !== undefined && template[k] !== null)
+        fields[k] = template[k];
+    } else if (!ARGO_EVENTS_TEMPLATE_FIELDS.includes(k)) {
+      r.unmapped(`spec.template.${k}`);
+    }
+  }
+  r.fields(fields, 'spec.template');
+  const { volumes: _volumes, ...podLevel } = fields;
+  r.podLevel(podLevel);
   const container = template.container;
   if (container === undefined || container === null) return;
   r.place(container);
@@ -553,7 +620,7 @@ function readArgoEvents(obj: KubeObject, r: PodsReader) {
       },
     ],
     template.securityContext,
-    template.automountServiceAccountToken,
+    undefined,
   );
 }
 

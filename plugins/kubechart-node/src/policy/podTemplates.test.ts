@@ -1,3 +1,4 @@
+import { podSpecOf } from './podSpec';
 import { unplacedContainerPaths } from './podTemplates';
 import { PolicyEngine } from './PolicyEngine';
 import { goodContainer } from './__testUtils__/fixtures';
@@ -345,6 +346,104 @@ describe('Argo Events sensors and event sources: their pod template (spec.templa
       const plain = events(kind, {});
       delete plain.spec.template;
       expect(blocking([plain])).toBe(false);
+    },
+  );
+  const account = (name: string, automount: boolean): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name, namespace: 'team-a' },
+    automountServiceAccountToken: automount,
+  });
+
+  it.each(['Sensor', 'EventSource'])(
+    'judges the token of the ServiceAccount the pod of a %s runs as (spec.template.serviceAccountName)',
+    kind => {
+      const runningAs = (serviceAccountName: string) =>
+        events(kind, {
+          serviceAccountName,
+          container: sensorContainer,
+          securityContext: { runAsNonRoot: true },
+        });
+      const rule = 'automount-service-account-token';
+      // Its ServiceAccount mounts no token.
+      expect(
+        messages([account('sensor', false), runningAs('sensor')], rule),
+      ).toEqual([]);
+      // The default ServiceAccount mounts none; the one the pod runs as does.
+      expect(
+        messages(
+          [account('default', false), account('bot', true), runningAs('bot')],
+          rule,
+        ),
+      ).toEqual([
+        'the token of service account "bot" is mounted (automountServiceAccountToken is not false)',
+      ]);
+    },
+  );
+
+  it.each(['Sensor', 'EventSource'])(
+    "judges the pod of a %s as Argo Events builds it: the fields of spec.template beside its container are the pod's",
+    kind => {
+      const template = {
+        metadata: { labels: { app: 'events' }, annotations: { a: 'b' } },
+        serviceAccountName: 'sensor',
+        container: sensorContainer,
+        volumes: [{ name: 'cache', emptyDir: {} }],
+        securityContext: { runAsNonRoot: true, fsGroup: 1000 },
+        nodeSelector: { pool: 'events' },
+        tolerations: [
+          { key: 'dedicated', value: 'events', effect: 'NoSchedule' },
+        ],
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [
+                {
+                  matchExpressions: [
+                    { key: 'zone', operator: 'In', values: ['a'] },
+                  ],
+                },
+              ],
+            },
+          },
+        },
+        imagePullSecrets: [{ name: 'pull' }],
+        priorityClassName: 'events-high',
+        priority: 1000,
+      };
+      const doc = events(kind, template);
+      const { metadata: _m, container: _c, ...podFields } = template;
+      expect(podSpecOf(doc)).toEqual({
+        ...podFields,
+        containers: [
+          expect.objectContaining({
+            name: 'spec.template.container',
+            securityContext: {
+              ...sensorContainer.securityContext,
+              runAsNonRoot: true,
+            },
+          }),
+        ],
+        initContainers: [],
+      });
+      expect(blocking([doc])).toBe(false);
+    },
+  );
+
+  it.each(['Sensor', 'EventSource'])(
+    'refuses a %s whose pod template holds fields Argo Events does not put in the pod, naming them (valid-object)',
+    kind => {
+      // The controller ignores these: the pod mounts its token and runs without kata.
+      const doc = events(kind, {
+        container: sensorContainer,
+        securityContext: { runAsNonRoot: true },
+        automountServiceAccountToken: false,
+        runtimeClassName: 'kata',
+      });
+      expect(blocking([doc])).toBe(true);
+      expect(messages([doc], 'valid-object').join('\n')).toContain(
+        `spec.template.automountServiceAccountToken, spec.template.runtimeClassName: not fields of the pod template of an Argo Events ${kind}`,
+      );
     },
   );
 });

@@ -1,8 +1,7 @@
 import { InputError } from '@backstage/errors';
-import yaml from 'js-yaml';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { readChartYaml } from '../helm/chartYaml';
+import { readChartYaml, readValuesYaml } from '../helm/chartYaml';
 
 const MAX_FILE_BYTES = 2 * 1024 * 1024;
 const MAX_TEMPLATE_FILES = 500;
@@ -170,7 +169,8 @@ function schemaChild(
  * "value `privileged` is not used by chart kubechart-service". `chartDir` is an unpacked chart.
  * A chart whose templates refer to more `.Values` paths than {@link MAX_VALUES_REFERENCES} (or
  * {@link MAX_REFERENCE_CHARS} characters of them) gets no warnings, as one that uses `.Values` as
- * a whole; its Chart.yaml is read within the bounds `pullChart` reads it with.
+ * a whole; its Chart.yaml is read within the bounds `pullChart` reads it with, its values.yaml
+ * within the same kind of bounds (bytes, nodes, depth, aliases): past them the chart is refused.
  * @public
  */
 export async function findUnknownValues(
@@ -186,8 +186,8 @@ export async function findUnknownValues(
       `${chartDir} is not an unpacked chart (no Chart.yaml)`,
     );
   const chartName = String(chart.name ?? path.basename(chartDir));
-  const defaultsText = await readOptional(path.join(chartDir, 'values.yaml'));
-  const defaults = defaultsText ? yaml.load(defaultsText) : {};
+  const defaults =
+    (await readValuesYaml(chartDir, `values.yaml of chart ${chartName}`)) ?? {};
   const schemaText = await readOptional(
     path.join(chartDir, 'values.schema.json'),
   );

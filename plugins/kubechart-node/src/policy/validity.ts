@@ -1,4 +1,5 @@
 import {
+  ARGO_EVENTS_TEMPLATE_FIELDS,
   CONTAINER_LISTS,
   customPodsOf,
   isBuiltinPodBearingKind,
@@ -212,7 +213,8 @@ function podFieldProblems(spec: Record<string, any>, where: string): string[] {
 /**
  * What makes a rendered document something the policy cannot judge: not a mapping, no kind or
  * apiVersion, no name, a pod-bearing object whose pod spec or containers are malformed, a security
- * flag that is not a boolean, a custom resource holding containers the policy cannot place in a pod, an `items` field outside a list the policy unpacks (helm would create
+ * flag that is not a boolean, a custom resource holding containers the policy cannot place in a pod
+ * or a pod template field its controller does not put in the pod (an Argo Events template's), an `items` field outside a list the policy unpacks (helm would create
  * the items), or a helm release record. Empty when the object is well-formed enough for every rule.
  */
 export function objectProblems(doc: unknown): string[] {
@@ -291,6 +293,25 @@ export function objectProblems(doc: unknown): string[] {
   const pods = customPodsOf(doc);
   for (const { value, where } of pods?.podFields ?? [])
     out.push(...podFieldProblems(value, where));
+  const unmapped = pods?.unmapped ?? [];
+  if (unmapped.length) {
+    const one = unmapped.length === 1;
+    out.push(
+      `${unmapped.slice(0, 5).join(', ')}${
+        unmapped.length > 5 ? ` and ${unmapped.length - 5} more` : ''
+      }: ${
+        one ? 'not a field' : 'not fields'
+      } of the pod template of an Argo Events ${String(
+        doc.kind,
+      )}: its controller puts only ${ARGO_EVENTS_TEMPLATE_FIELDS.join(
+        ', ',
+      )} into the pod it makes and ignores ${
+        one ? 'this one' : 'these'
+      }, so the policy cannot judge the pod by ${one ? 'it' : 'them'}; remove ${
+        one ? 'it' : 'them'
+      }`,
+    );
+  }
   for (const c of pods?.containers ?? []) {
     const named =
       isMapping(c.value) &&

@@ -28,6 +28,7 @@ import {
   parseYamlLimited,
 } from '../yaml/parseYamlLimited';
 import { documentPieces } from '../yaml/documentPieces';
+import { foldedFormReplacer } from './foldedYaml';
 
 /** The placeholder that replaces redacted values. @public */
 export const REDACTED = '***';
@@ -507,7 +508,7 @@ function goJsonForm(text: string): string {
     );
 }
 
-/** `text` as go-yaml writes it in a double-quoted scalar, without the quotes (long lines unfolded). */
+/** `text` as go-yaml writes it in a double-quoted scalar, without the quotes (in one line; see `foldedFormReplacer`). */
 function yamlDoubleQuotedForm(text: string): string {
   let out = '';
   for (const c of text) out += goYamlWritesAsIs(c) ? c : goYamlEscaped(c);
@@ -517,7 +518,8 @@ function yamlDoubleQuotedForm(text: string): string {
 /**
  * The forms of `secret` a chart's serializers write: JSON (`JSON.stringify`, Go's `toJson`, which
  * also escapes `&`, `<`, `>`, U+2028 and U+2029), each quoted once more (`| toJson | quote`, the
- * JSON of a JSON string), and go-yaml's `toYaml` (single-quoted with `'` doubled, double-quoted).
+ * JSON of a JSON string), and go-yaml's `toYaml` (single-quoted with `'` doubled, double-quoted),
+ * in one line; folded over lines, `toYaml`'s forms are found by {@link foldedFormReplacer}.
  */
 function serializedForms(secret: string): string[] {
   const json = JSON.stringify(secret).slice(1, -1);
@@ -538,7 +540,8 @@ function serializedForms(secret: string): string[] {
  * it), and what the shared free-text rules find (`redactText` of
  * `@kubechart/plugin-audit-log-common`: URL credentials and secret parameters, `password=…`/`token: …`
  * style pairs, flags, bearer tokens, private keys; unless `keyValuePairs: false`, for text we wrote
- * ourselves) are replaced with `***`; so is each block of two lines or more of a secret over
+ * ourselves) are replaced with `***`; so is a secret with spaces that helm's `toYaml` folded over
+ * lines (see `foldedFormReplacer`), and each block of two lines or more of a secret over
  * lines, 8 characters or more together, wherever it stands (see `hideSecretLineBlocks`). All the
  * secrets' forms are found in one pass over the text (see `needleReplacer`): linear in the text
  * whatever the number of secrets, and building it linear in the secrets.
@@ -565,9 +568,21 @@ export function createTextRedactor(
   }
   const hideNeedles = needleReplacer(needles, REDACTED);
   const lines = secretLines(known, REDACTED);
+  // As helm's `toYaml` folds a long one over lines at its spaces, in each style it writes it in.
+  const trimmed = known.map(s => s.trim()).filter(s => s.length >= 4);
+  const hideFolded = foldedFormReplacer(
+    {
+      plain: trimmed.flatMap(s => [s, s.replace(/'/g, "''")]),
+      double: trimmed.map(yamlDoubleQuotedForm),
+    },
+    REDACTED,
+  );
   return text => {
-    // Lines first: a needle would cut a line of a block out before the block is seen.
-    const out = hideNeedles(hideSecretLineBlocks(text, lines, REDACTED));
+    // Lines first: a needle would cut a line of a block out before the block is seen; then the
+    // folded forms, which a needle would cut in two.
+    const out = hideNeedles(
+      hideFolded(hideSecretLineBlocks(text, lines, REDACTED)),
+    );
     if (options.keyValuePairs === false) return out;
     return redactText(out, TEXT_RULES);
   };

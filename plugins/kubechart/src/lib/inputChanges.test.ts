@@ -17,7 +17,7 @@ describe('inputChanges', () => {
     expect(inputChanges(before, after)).toEqual({
       changes: [
         { path: 'quota.hard.pods', before: '"10"', after: '"20"' },
-        { path: 'quota.hard.requests.cpu', before: undefined, after: '"4"' },
+        { path: 'quota.hard["requests.cpu"]', before: undefined, after: '"4"' },
         { path: 'releases', before: undefined, after: '[]' },
         { path: 'releases[0].name', before: '"db"', after: undefined },
         {
@@ -28,6 +28,36 @@ describe('inputChanges', () => {
       ],
       truncated: false,
     });
+  });
+
+  it('tells a key holding a dot or bracket from nesting, so no change hides another', () => {
+    // Moved from a nested field to a dotted key of the same value: a change, not none.
+    expect(inputChanges({ a: { b: 1 } }, { 'a.b': 1 }).changes).toEqual([
+      { path: '["a.b"]', before: undefined, after: '1' },
+      { path: 'a.b', before: '1', after: undefined },
+    ]);
+    // Both change: both are listed, each under its own path.
+    expect(
+      inputChanges(
+        { a: { b: 1 }, 'a.b': 1, c: [1], 'c[0]': 1 },
+        { a: { b: 2 }, 'a.b': 3, c: [4], 'c[0]': 5 },
+      ).changes,
+    ).toEqual([
+      { path: '["a.b"]', before: '1', after: '3' },
+      { path: '["c[0]"]', before: '1', after: '5' },
+      { path: 'a.b', before: '1', after: '2' },
+      { path: 'c[0]', before: '1', after: '4' },
+    ]);
+    // A key that is empty, quoted or names the whole input is a key of its own too.
+    expect(
+      inputChanges(
+        { '': 1, 'say "hi"': 1, '(input)': 1 },
+        { '': 2, 'say "hi"': 2, '(input)': 2 },
+      ).changes.map(c => c.path),
+    ).toEqual(['[""]', '["(input)"]', '["say \\"hi\\""]']);
+    expect(inputChanges('x', 'y').changes.map(c => c.path)).toEqual([
+      '(input)',
+    ]);
   });
 
   it('finds nothing between equal inputs', () => {

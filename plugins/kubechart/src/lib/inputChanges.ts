@@ -10,6 +10,18 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Keys written as they are in a path: any other is quoted, so no two fields share a path. */
+const PLAIN_KEY = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * `path.key`, or `path["key"]` for a key a dot, bracket, quote or anything else would make
+ * ambiguous: `{ "a.b": 1 }` is `["a.b"]`, never the `a.b` of `{ a: { b: 1 } }`.
+ */
+function keyPath(path: string, key: string): string {
+  if (!PLAIN_KEY.test(key)) return `${path}[${JSON.stringify(key)}]`;
+  return path ? `${path}.${key}` : key;
+}
+
 /** `{ a: { b: [1] } }` → `a.b[0]` → `1`; empty objects and lists are leaves of their own. */
 function flatten(
   value: unknown,
@@ -20,7 +32,7 @@ function flatten(
   let nested: Array<readonly [string, unknown]> | undefined;
   if (isPlainObject(value)) {
     nested = Object.entries(value).map(
-      ([k, v]) => [path ? `${path}.${k}` : k, v] as const,
+      ([k, v]) => [keyPath(path, k), v] as const,
     );
   } else if (Array.isArray(value)) {
     nested = value.map((v, i) => [`${path}[${i}]`, v] as const);
@@ -35,8 +47,8 @@ function flatten(
 }
 
 /**
- * The fields in which two run inputs (as recorded: secrets redacted) differ, by dotted path, in
- * path order; at most {@link MAX_INPUT_CHANGES}, with `truncated` saying whether more differ.
+ * The fields in which two run inputs (as recorded: secrets redacted) differ, by path (keys that
+ * are not plain words quoted, as `a["b.c"]`), in path order; at most {@link MAX_INPUT_CHANGES}, with `truncated` saying whether more differ.
  */
 export function inputChanges(
   before: unknown,

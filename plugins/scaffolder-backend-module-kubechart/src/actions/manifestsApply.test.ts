@@ -84,6 +84,34 @@ describe('kubechart:manifests:apply', () => {
     expect(runs.created).toHaveLength(1);
   });
 
+  it('declares the task secrets the manifests hold, as written or escaped, and no other', async () => {
+    const quoted = 'pa"ss\\word-1';
+    const runs = new FakeKubechartRuns();
+    const ctx = createMockActionContext({
+      input: {
+        cluster: 'kube-sim',
+        namespace: 'shop',
+        // `TOKEN: ${{ secrets.token }}` and `QUOTED: ${{ secrets.quoted | dump }}` as rendered.
+        manifests: [
+          'apiVersion: v1',
+          'kind: ConfigMap',
+          'metadata:',
+          '  name: a',
+          'data:',
+          '  TOKEN: tok-91c2d7e0',
+          `  QUOTED: ${JSON.stringify(quoted)}`,
+          '',
+        ].join('\n'),
+      },
+      secrets: { token: 'tok-91c2d7e0', quoted, unused: 'never-used-1' },
+    });
+    await createManifestsApplyAction({ runs, links }).handler(ctx);
+    expect(runs.created).toHaveLength(1);
+    expect([...(runs.created[0] as any).secretValues].sort()).toEqual(
+      [quoted, 'tok-91c2d7e0'].sort(),
+    );
+  });
+
   it('needs exactly one of manifests and path', async () => {
     const runs = new FakeKubechartRuns();
     const ctx = createMockActionContext({

@@ -105,9 +105,11 @@ export function createManifestsApplyAction(options: {
         }
         // The backend judges at most MAX_POLICY_OBJECTS objects of one run, each item of a List
         // counted, and refuses more with these words: refused here before anything is sent. What
-        // cannot be read is the backend's to refuse.
+        // cannot be read is the backend's to refuse. Read, the objects tell which task secrets
+        // the manifests hold.
+        let objects: unknown[] = [];
         try {
-          await parseManifestsInTurns(manifests, {
+          objects = await parseManifestsInTurns(manifests, {
             maxObjects: MAX_POLICY_OBJECTS,
           });
         } catch (e) {
@@ -120,7 +122,7 @@ export function createManifestsApplyAction(options: {
           manifests,
           entityRef: ctx.input.entityRef,
         };
-        await executeRun(ctx, options, request);
+        await executeRun(ctx, options, request, objects);
       });
     },
   });

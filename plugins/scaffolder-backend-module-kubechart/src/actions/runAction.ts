@@ -350,24 +350,35 @@ function stringsOf(value: unknown, out: string[] = []): string[] {
 
 /**
  * The request with the task's secrets (`ctx.secrets`: `${{ secrets.license }}` of a template) that
- * its Helm values hold, under any key, whole or within a string, declared as `secretValues`: the
- * backend removes them by value from all it keeps of the run (input, stored values, manifests,
- * events), as the scaffolder removes them from the task log, and keeps none of them.
+ * its Helm values, or its manifests, hold, under any key, whole or within a string, declared as
+ * `secretValues`: the backend removes them by value from all it keeps of the run (input, stored
+ * values, manifests, events), as the scaffolder removes them from the task log, and keeps none of
+ * them. A manifests run's text is searched as written and, in `manifestObjects` (the manifests as
+ * read), as YAML reads it (a secret written escaped, `${{ secrets.x | dump }}`).
  */
 export function withTaskSecrets(
   ctx: Pick<ActionContext<any, any>, 'secrets'>,
   request: CreateRunRequest,
+  manifestObjects: unknown[] = [],
 ): CreateRunRequest {
-  if (request.kind !== 'chart' && request.kind !== 'tenant') return request;
+  if (
+    request.kind !== 'chart' &&
+    request.kind !== 'tenant' &&
+    request.kind !== 'manifests'
+  )
+    return request;
   const secrets = Object.values(ctx.secrets ?? {}).filter(
     (s): s is string => typeof s === 'string' && s.length > 0,
   );
   if (secrets.length === 0) return request;
-  const texts = stringsOf(
-    request.kind === 'chart'
-      ? request.release.values
-      : request.releases.map(r => r.values),
-  );
+  const texts =
+    request.kind === 'manifests'
+      ? [request.manifests, ...stringsOf(manifestObjects)]
+      : stringsOf(
+          request.kind === 'chart'
+            ? request.release.values
+            : request.releases.map(r => r.values),
+        );
   const held = [...new Set(secrets)].filter(s =>
     texts.some(t => t.includes(s)),
   );
@@ -388,8 +399,10 @@ export async function executeRun(
     approvalPollIntervalMs?: number;
   },
   given: CreateRunRequest,
+  /** A manifests run's manifests as read (see {@link withTaskSecrets}). */
+  manifestObjects?: unknown[],
 ): Promise<Run | undefined> {
-  const request = withTaskSecrets(ctx, given);
+  const request = withTaskSecrets(ctx, given, manifestObjects);
   ctx.output('historyUrl', historyUrl(request.entityRef));
   if (ctx.isDryRun) {
     await previewAndLog(ctx, options.runs, request);

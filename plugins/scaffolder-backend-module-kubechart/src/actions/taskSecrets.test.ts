@@ -1,9 +1,10 @@
 /*
  * A template passes a task secret (`license: ${{ secrets.license }}`, entered in a ui:field Secret)
- * into a chart's values under a key that does not look secret. The action talks to the real
- * kubechart backend (real helm, kube-sim): what the backend keeps of the run (its input, stored
- * values, manifest, events, an approval's plan) must not hold the secret, and a run on a protected
- * target, whose input then is not kept, still starts once approved.
+ * into a chart's values, or into the manifests a step applies, under a key that does not look
+ * secret. The action talks to the real kubechart backend (real helm, kube-sim): what the backend
+ * keeps of the run (its input, stored values, manifest, events, an approval's plan) must not hold
+ * the secret, and a run on a protected target, whose input then is not kept, still starts once
+ * approved.
  */
 import { createServiceFactory } from '@backstage/backend-plugin-api';
 import {
@@ -19,10 +20,13 @@ import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import kubechartBackend from '@kubechart/plugin-kubechart-backend';
 import { KubechartRunsClient } from '@kubechart/plugin-kubechart-node';
 import { execFileSync } from 'node:child_process';
+import yaml from 'js-yaml';
+import https from 'node:https';
 import { AddressInfo } from 'node:net';
 import path from 'node:path';
 import request from 'supertest';
 import { createChartInstallAction } from './chartInstall';
+import { createManifestsApplyAction } from './manifestsApply';
 
 jest.setTimeout(180_000);
 
@@ -33,7 +37,7 @@ const ERIN = 'user:default/erin';
 const LICENSE = 'LIC-7f3a9c2e41d8b6';
 const DSN = 'dsn-4b1e9a77c0d2';
 
-describe('task secrets in a chart’s values', () => {
+describe('task secrets in a chart’s values and in manifests', () => {
   let sim: KubeSim;
   let backend: Awaited<ReturnType<typeof startTestBackend>>;
   let runs: KubechartRunsClient;
@@ -283,5 +287,118 @@ describe('task secrets in a chart’s values', () => {
         env: { CHART: '***', NOTE: 'plain-text-here' },
       },
     });
+  });
+
+  const applyManifests = (namespace: string) => {
+    const ctx = {
+      ...createMockActionContext({
+        // What the scaffolder renders for a manifests step whose ConfigMap takes `${{ secrets.license }}`
+        // and a DSN within a URL, under keys that do not look secret.
+        input: {
+          cluster: 'kube-sim',
+          namespace,
+          manifests: [
+            'apiVersion: v1',
+            'kind: ConfigMap',
+            'metadata:',
+            '  name: web-settings',
+            '  annotations:',
+            `    example.com/sentry: https://sentry.example/${DSN}/1`,
+            'data:',
+            `  APP_LICENSE: ${LICENSE}`,
+            '  LOG_LEVEL: info',
+            '',
+          ].join('\n'),
+        },
+        secrets: { license: LICENSE, sentryDsn: DSN, unused: 'never-used-1' },
+      }),
+      getInitiatorCredentials: async () => mockCredentials.user(DANA),
+    };
+    return {
+      ctx,
+      done: createManifestsApplyAction({
+        runs,
+        links: { appBaseUrl: 'http://localhost:3000' },
+        pollIntervalMs: 100,
+        approvalPollIntervalMs: 100,
+      }).handler(ctx as any),
+    };
+  };
+
+  it('keeps no task secret a manifests step applies in what the backend records of the run', async () => {
+    const { ctx, done } = applyManifests('shop');
+    await done;
+    const id = (ctx.output as jest.Mock).mock.calls.find(
+      ([name]) => name === 'runId',
+    )[1];
+    const { run, text } = await keptOf(id);
+    expect(run.status).toBe('succeeded');
+    expect(text).not.toContain(LICENSE);
+    expect(text).not.toContain(DSN);
+    expect(text).not.toContain('secretValues');
+    // Shown as hidden where the manifests held them; the rest as applied.
+    const kept = yaml.load(run.manifest) as any;
+    expect(kept.data).toEqual({ APP_LICENSE: '***', LOG_LEVEL: 'info' });
+    expect(kept.metadata.annotations).toEqual({
+      'example.com/sentry': 'https://sentry.example/***/1',
+    });
+    // The cluster received the secret itself.
+    const applied = await new Promise<any>((resolve, reject) =>
+      https
+        .get(
+          `${sim.url}/api/v1/namespaces/shop/configmaps/web-settings`,
+          {
+            headers: { Authorization: `Bearer ${sim.token}` },
+            ca: Buffer.from(sim.caData!, 'base64'),
+          },
+          res => {
+            let body = '';
+            res.on('data', chunk => (body += chunk));
+            res.on('end', () => resolve(JSON.parse(body)));
+          },
+        )
+        .on('error', reject),
+    );
+    expect(applied.data).toEqual({ APP_LICENSE: LICENSE, LOG_LEVEL: 'info' });
+  });
+
+  it('keeps no task secret of a manifests step in the plan approvers see, nor in the run once approved', async () => {
+    const { ctx, done } = applyManifests('shop-prod');
+    const finished = done.then(
+      () => 'done',
+      e => e,
+    );
+    let awaiting: any;
+    for (let i = 0; i < 300 && !awaiting; i++) {
+      await new Promise(r => setTimeout(r, 100));
+      const list = await request(backend.server)
+        .get('/api/kubechart/runs')
+        .set('Authorization', as(DANA));
+      awaiting = (list.body.items ?? []).find(
+        (r: any) =>
+          r.kind === 'manifests' &&
+          r.target?.namespace === 'shop-prod' &&
+          r.status === 'awaiting-approval',
+      );
+    }
+    expect(awaiting).toBeDefined();
+    const plan = await keptOf(awaiting.id);
+    expect((yaml.load(plan.run.manifest) as any).data).toEqual({
+      APP_LICENSE: '***',
+      LOG_LEVEL: 'info',
+    });
+    expect(plan.text).not.toContain(LICENSE);
+    expect(plan.text).not.toContain(DSN);
+    const approved = await request(backend.server)
+      .post(`/api/kubechart/runs/${awaiting.id}/approve`)
+      .set('Authorization', as(ERIN))
+      .send({ comment: 'ok' });
+    expect(approved.status).toBe(200);
+    expect(await finished).toBe('done');
+    const { run, text } = await keptOf(awaiting.id);
+    expect(run.status).toBe('succeeded');
+    expect(text).not.toContain(LICENSE);
+    expect(text).not.toContain(DSN);
+    expect(ctx.output).toHaveBeenCalledWith('status', 'succeeded');
   });
 });

@@ -278,7 +278,7 @@ export function notAskedFor(kind: ChangeKind, q: Question): string | undefined {
 }
 
 /** A change, in the words that would ask for it ("delete pod web-1 in shop"). */
-function askedAs(plan: Plan): string {
+export function askedAs(plan: Plan): string {
   let verb: string = plan.verb;
   if (plan.verb === 'rollout') {
     verb = plan.rolloutAction === 'undo' ? 'roll back' : 'restart';

@@ -18,6 +18,7 @@ import {
   understood,
 } from './mutations';
 import { refuseMisspelledChange } from './misspelledChange';
+import { targetNotAsked } from './planTarget';
 import { KnownNames, KnownObject, findNamespace } from './names';
 import { Question } from './question';
 import { CannotParse, parseRead, refuseDroppedName } from './reads';
@@ -126,8 +127,10 @@ export function parseQuestion(
  * to 3 if needed") (`changeNotAsAsked`), or leads with a misspelled change verb ("drian node-1":
  * `refuseMisspelledChange`). Fail closed otherwise: a change the question's words do not ask for
  * ("who evicted pod web-1?" planned as a delete, "scale web to 2" as a delete) is refused
- * (`changeNotNamed`). Undefined when the plan changes nothing (a model may answer a question about
- * a change with a read of it) or the question asks for its change.
+ * (`changeNotNamed`), and so is a change whose target contradicts the one the question states
+ * exactly ("delete pods with app=web" planned with `-l app!=web`, in another namespace, of another
+ * name or kind: `targetNotAsked`). Undefined when the plan changes nothing (a model may answer a
+ * question about a change with a read of it) or the question asks for its change, of its target.
  */
 export function refusalOfChangeNotAsked(
   question: string,
@@ -150,7 +153,26 @@ export function refusalOfChangeNotAsked(
     if (error instanceof PlanRefusal) return error;
     throw error;
   }
-  return changeNotNamed(q, plan);
+  return (
+    changeNotNamed(q, plan) ??
+    targetNotAsked(q, plannedAsAsked(question, context), plan, context, known)
+  );
+}
+
+/**
+ * The builtin parser's plan of a question, with the context another provider's plan is checked
+ * with: the target the question states, read exactly. Undefined when it plans none (refused, or
+ * not understood).
+ */
+function plannedAsAsked(
+  question: string,
+  context: ParseContext,
+): Plan | undefined {
+  try {
+    return parseQuestion(question, context);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -10,6 +10,7 @@ import Typography from '@material-ui/core/Typography';
 import { auditLogTranslationRef } from '../../translation';
 import { SeverityChip } from './SeverityChip';
 import { VisibleText } from '../shared/visibleText';
+import { EventTime } from '../shared/eventTime';
 
 /** Whether the event is a gap record: events were dropped before it. */
 export function isGapRecord(event: AuditEvent): boolean {
@@ -49,7 +50,7 @@ export function AuditEventsTable(props: {
       title: t('table.time'),
       field: 'occurredAt',
       cellStyle: NO_WRAP,
-      render: e => new Date(e.occurredAt).toLocaleString(),
+      render: e => <EventTime iso={e.occurredAt} />,
     },
     {
       title: t('table.actor'),

@@ -12,6 +12,7 @@ import {
   VisibleText,
   countHidden,
 } from '../shared/visibleText';
+import { EventTime } from '../shared/eventTime';
 
 const useStyles = makeStyles(theme => ({
   // long values (paths, refs, messages) wrap instead of running off the drawer
@@ -78,8 +79,9 @@ export function EventDetailsDrawer(props: {
               </Typography>
               <Typography variant="subtitle2" color="textSecondary">
                 <VisibleText
-                  text={`${event.plugin}.${event.eventId} · ${event.status} · ${event.occurredAt}`}
+                  text={`${event.plugin}.${event.eventId} · ${event.status} · `}
                 />
+                <EventTime iso={event.occurredAt} />
               </Typography>
             </Box>
             <IconButton aria-label={t('details.close')} onClick={onClose}>

@@ -14,7 +14,11 @@ const failed = (overrides: Partial<AuditVerifyResult>): AuditVerifyResult => ({
   ...overrides,
 });
 
-const local = (at: string) => new Date(at).toLocaleString();
+// The browser's clock, fixed for these tests: one hour east of UTC.
+beforeEach(() =>
+  jest.spyOn(Date.prototype, 'getTimezoneOffset').mockReturnValue(-60),
+);
+afterEach(() => jest.restoreAllMocks());
 
 describe('VerifyResultPanel', () => {
   it('says where a hash link is broken', async () => {
@@ -68,9 +72,7 @@ describe('VerifyResultPanel', () => {
     const alert = screen.getByRole('alert');
     expect(alert).not.toHaveTextContent('Chain broken');
     expect(alert).toHaveTextContent(
-      `The chain no longer holds the head anchor published outside the database on ${local(
-        at,
-      )} (event #15): its tail was cut, or events at or below it were rewritten.`,
+      `The chain no longer holds the head anchor published outside the database on 2026-11-21 10:55:00 UTC+01:00 (event #15): its tail was cut, or events at or below it were rewritten.`,
     );
     expect(alert).toHaveTextContent('events 11–15 were removed');
   });
@@ -96,11 +98,9 @@ describe('VerifyResultPanel', () => {
     const alert = screen.getByRole('alert');
     expect(alert).not.toHaveTextContent('Chain broken');
     expect(alert).toHaveTextContent(
-      `head anchor published outside the database on ${local(
-        fifteen,
-      )} (event #15)`,
+      `head anchor published outside the database on 2026-11-21 10:50:00 UTC+01:00 (event #15)`,
     );
-    expect(alert).not.toHaveTextContent(local(sixteen));
+    expect(alert).not.toHaveTextContent('10:55:00');
   });
 
   it('keeps the prune note on a failure', async () => {

@@ -3,6 +3,7 @@ import { useTranslationRef } from '@backstage/core-plugin-api/alpha';
 import { AuditVerifyResult } from '@kubechart/plugin-audit-log-common';
 import Alert from '@material-ui/lab/Alert';
 import { auditLogTranslationRef } from '../../translation';
+import { formatTime } from '../shared/eventTime';
 
 /** Shows the outcome of a chain verification. */
 export function VerifyResultPanel(props: {
@@ -20,7 +21,7 @@ export function VerifyResultPanel(props: {
   const pruned = result.pruned
     ? ` ${t('verify.pruned', {
         throughSeq: String(result.pruned.throughSeq),
-        prunedAt: new Date(result.pruned.prunedAt).toLocaleString(),
+        prunedAt: formatTime(result.pruned.prunedAt),
       })}`
     : '';
   const gaps = result.gapCount ? (
@@ -49,7 +50,7 @@ export function VerifyResultPanel(props: {
     } else if (result.anchorMismatch) {
       failure = t('verify.anchorMismatch', {
         seq: String(result.anchorMismatch.seq),
-        at: new Date(result.anchorMismatch.at).toLocaleString(),
+        at: formatTime(result.anchorMismatch.at),
         reason,
       });
     } else {
@@ -82,7 +83,7 @@ export function VerifyResultPanel(props: {
         {result.anchor
           ? ` ${t('verify.anchor', {
               seq: String(result.anchor.seq),
-              at: new Date(result.anchor.at).toLocaleString(),
+              at: formatTime(result.anchor.at),
             })}`
           : ''}
       </Alert>

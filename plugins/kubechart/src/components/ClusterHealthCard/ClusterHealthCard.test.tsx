@@ -65,6 +65,31 @@ describe('ClusterHealthCard', () => {
     expect(panel).toHaveTextContent(/Updated [5-9] s ago/);
   });
 
+  it('says how many nodes the utilisation leaves out (not Ready or cordoned)', async () => {
+    const api = mockKubechartApi();
+    api.listClusters.mockResolvedValue([
+      { name: 'dev', url: 'https://dev', status: 'degraded' },
+    ]);
+    api.getClusterHealth.mockResolvedValue(
+      makeClusterHealth({
+        utilisation: {
+          cpu: 0.42,
+          memory: 0.81,
+          source: 'requests',
+          excludedNodes: 2,
+        },
+      }),
+    );
+    render(api);
+    const panel = await screen.findByTestId('kubechart-cluster-dev');
+    expect(panel).toHaveTextContent(
+      'CPU: 42% (requests, 2 nodes not Ready or cordoned left out)',
+    );
+    expect(panel).toHaveTextContent(
+      'Memory: 81% (requests, 2 nodes not Ready or cordoned left out)',
+    );
+  });
+
   it('draws low use in the ok colour and high use in the warning colour', async () => {
     const api = mockKubechartApi();
     api.listClusters.mockResolvedValue([

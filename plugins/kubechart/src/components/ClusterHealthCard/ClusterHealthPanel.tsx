@@ -11,7 +11,8 @@ import { ClusterProblems } from './ClusterProblems';
 
 /**
  * Health of one cluster: status, version, nodes, workloads (with the unhealthy ones named),
- * CPU and memory use. An unreachable cluster shows its error and when it was last seen.
+ * CPU and memory use of the nodes that take pods (saying how many are left out). An unreachable
+ * cluster shows its error and when it was last seen.
  */
 export function ClusterHealthPanel(props: { result: ClusterHealthResult }) {
   const { result } = props;
@@ -68,6 +69,14 @@ export function ClusterHealthPanel(props: { result: ClusterHealthResult }) {
     );
   }
 
+  // Utilisation is of the capacity new pods can use: the nodes it leaves out are said.
+  const excluded = health.utilisation.excludedNodes ?? 0;
+  const utilisationDetail = excluded
+    ? `${health.utilisation.source}, ${t('health.nodesLeftOut', {
+        count: excluded,
+      })}`
+    : health.utilisation.source;
+
   return (
     <Box mb={2} data-testid={`kubechart-cluster-${result.cluster}`}>
       {header}
@@ -89,12 +98,12 @@ export function ClusterHealthPanel(props: { result: ClusterHealthResult }) {
       <UtilisationBar
         label={t('health.cpu')}
         value={health.utilisation.cpu}
-        detail={health.utilisation.source}
+        detail={utilisationDetail}
       />
       <UtilisationBar
         label={t('health.memory')}
         value={health.utilisation.memory}
-        detail={health.utilisation.source}
+        detail={utilisationDetail}
       />
       <Typography variant="caption" color="textSecondary">
         {since(health.observedAt, 'updated')}

@@ -80,6 +80,22 @@ describe('EntityClusterHealthCard', () => {
     expect(api.getClusterHealth).not.toHaveBeenCalled();
   });
 
+  it("says a tenant's URLs are not known when the backend could not list them, rather than showing none", async () => {
+    const api = mockKubechartApi();
+    api.getTenantHealth.mockResolvedValue(
+      makeTenantHealth({
+        urls: [],
+        urlsError:
+          'Ingresses: Kubernetes API of cluster "dev" answered 500: etcd timeout',
+      }),
+    );
+    render(api, { 'kubechart.io/tenant': 'acme' });
+    const panel = await screen.findByTestId('kubechart-tenant-acme');
+    expect(panel).toHaveTextContent(
+      'URLs not known: Ingresses: Kubernetes API of cluster "dev" answered 500: etcd timeout',
+    );
+  });
+
   it('says why a release is not healthy, and shows releases scaled to zero or without workloads as they are', async () => {
     const api = mockKubechartApi();
     api.getTenantHealth.mockResolvedValue(

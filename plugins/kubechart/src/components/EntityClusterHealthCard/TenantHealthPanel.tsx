@@ -12,7 +12,8 @@ import { UtilisationBar } from '../ClusterHealthCard/UtilisationBar';
 
 /**
  * A tenant's health per release and its quota use, and why the tenant is worse than its releases
- * say (the backend's `message`: its namespace does not exist, a Job's pod fails). A health the
+ * say (the backend's `message`: its namespace does not exist, a pod or Job of no release fails,
+ * its quota is used up); its URLs, or why they are not known (`urlsError`). A health the
  * backend does not know (it does not follow the tenant's cluster) shows why, and when the cluster
  * was last seen (the backend's `lastSeenAt`; it has none when it never followed the cluster).
  * `cluster`: the tenant's cluster when the entity names one (a code on several clusters is
@@ -59,7 +60,8 @@ export function TenantHealthPanel(props: { tenant: string; cluster?: string }) {
         </Alert>
       )}
       {health.status !== 'unknown' && health.message && (
-        // Why the tenant is worse than its releases say (its namespace is gone, a Job's pod fails).
+        // Why the tenant is worse than its releases say (its namespace is gone, its quota is used
+        // up, a pod or Job of no release fails).
         <Alert severity={health.status === 'unhealthy' ? 'error' : 'warning'}>
           <VisibleText text={health.message} />
         </Alert>
@@ -113,6 +115,13 @@ export function TenantHealthPanel(props: { tenant: string; cluster?: string }) {
           <Link to={url}>{url}</Link>
         </Typography>
       ))}
+      {health.urlsError && (
+        // The URLs could not all be listed: not the same as a tenant with none.
+        <Alert severity="warning">
+          <strong>{t('health.urlsUnknown')}</strong>:{' '}
+          <VisibleText text={health.urlsError} />
+        </Alert>
+      )}
       {error && <ResponseErrorPanel error={error} />}
       {health.status !== 'unknown' && (
         <Typography variant="caption" color="textSecondary">

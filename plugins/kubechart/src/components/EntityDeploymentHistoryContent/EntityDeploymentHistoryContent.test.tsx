@@ -6,6 +6,7 @@ import {
   TestApiProvider,
 } from '@backstage/frontend-test-utils';
 import { EntityProvider } from '@backstage/plugin-catalog-react';
+import { ResponseError } from '@backstage/errors';
 import { kubechartApiRef } from '../../api';
 import type { Run } from '@kubechart/plugin-kubechart-common';
 import {
@@ -55,6 +56,39 @@ describe('EntityDeploymentHistoryContent', () => {
     expect(
       await screen.findByText('Error: backend exploded', { selector: 'h6' }),
     ).toBeInTheDocument();
+  });
+
+  it('says the user may not see the history of an entity whose runs they may not read, not that it has none', async () => {
+    const api = mockKubechartApi();
+    const reason =
+      'You may not read the runs of component:default/shop: kubechart.runs.read is granted to you for some entities only, and not for this one';
+    // What the backend answers (NotAllowedError through Backstage's error handler).
+    api.listRuns.mockRejectedValue(
+      await ResponseError.fromResponse(
+        new Response(
+          JSON.stringify({
+            error: { name: 'NotAllowedError', message: reason },
+            request: { method: 'GET', url: '/api/kubechart/runs' },
+            response: { statusCode: 403 },
+          }),
+          {
+            status: 403,
+            statusText: 'Forbidden',
+            headers: { 'Content-Type': 'application/json' },
+          },
+        ),
+      ),
+    );
+    render(api);
+    const panel = await screen.findByRole('alert');
+    expect(panel).toHaveTextContent(
+      "You may not see this entity's deployment history",
+    );
+    expect(panel).toHaveTextContent(reason);
+    expect(screen.queryByText('No deployments yet')).toBeNull();
+    expect(screen.queryByText('Open the templates')).toBeNull();
+    // Nothing there reads as a failure to retry.
+    expect(panel).not.toHaveTextContent('Error');
   });
 
   it('points to the templates when there is no history', async () => {

@@ -9,7 +9,9 @@ import {
   LinkButton,
   Progress,
   ResponseErrorPanel,
+  WarningPanel,
 } from '@backstage/core-components';
+import { ResponseError } from '@backstage/errors';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
 import { useEntity } from '@backstage/plugin-catalog-react';
 import { stringifyEntityRef } from '@backstage/catalog-model';
@@ -76,6 +78,16 @@ export function EntityDeploymentHistoryContent(props: {
   let body: JSX.Element;
   if (!value && loading) {
     body = <Progress />;
+  } else if (error instanceof ResponseError && error.statusCode === 403) {
+    // The caller may not read this entity's runs: said so with the backend's reason, never as an
+    // empty history, and not as a failure to retry.
+    body = (
+      <WarningPanel
+        title={t('history.notAllowedTitle')}
+        message={error.body?.error?.message || error.message}
+        defaultExpanded
+      />
+    );
   } else if (!value) {
     body = <ResponseErrorPanel error={error ?? new Error('No data')} />;
   } else if (!value.items.length && !filtered && cursors.length === 1) {
